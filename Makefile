@@ -1,0 +1,40 @@
+# jlstore: see README.md.
+GO ?= go
+FUZZTIME ?= 60s
+PYTHON ?= $(shell for p in /usr/bin/python3 python3; do $$p -c 'import numpy, joblib' 2>/dev/null && { echo $$p; break; }; done)
+
+.PHONY: all build demo test vet race fuzz bench testdata clean
+
+all: build
+
+build:
+	$(GO) build ./...
+
+demo:
+	$(GO) run ./cmd/jlstore demo
+
+vet:
+	$(GO) vet ./...
+
+test: vet
+	$(GO) test -race -timeout 20m ./...
+
+# Run each fuzz target for FUZZTIME (default 60s).
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "fuzz $$pkg $$f"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./... | tee bench/latest.txt
+
+# Regenerate the fixtures with real Python joblib and numpy.
+testdata:
+	@test -n "$(PYTHON)" || { echo "no python3 with numpy and joblib"; exit 1; }
+	$(PYTHON) testdata/gen.py testdata
+
+clean:
+	$(GO) clean -testcache
