@@ -58,3 +58,13 @@ func (e *FormatError) Error() string {
 }
 
 func (e *FormatError) Unwrap() error { return e.Err }
+
+// Is makes every FormatError match Format, except those that report a
+// limit (TooLarge) or a refusal (Unsafe, Unsupported), which are not about
+// the format.
+func (e *FormatError) Is(target error) bool {
+	if target != Format {
+		return false
+	}
+	return !errors.Is(e.Err, TooLarge) && !errors.Is(e.Err, Unsafe) && !errors.Is(e.Err, Unsupported)
+}

@@ -1,0 +1,1183 @@
+package pickle
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/big"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/jlstore/jlstore/internal/errs"
+)
+
+// Error kinds. They are shared by every jlstore package, so errors.Is
+// works whichever layer failed.
+var (
+	ErrFormat      = errs.Format
+	ErrCorrupt     = errs.Corrupt
+	ErrTooLarge    = errs.TooLarge
+	ErrUnsafe      = errs.Unsafe
+	ErrUnsupported = errs.Unsupported
+)
+
+// FormatError describes bad input at a byte offset. Layer is "pickle" for
+// errors of this package, Op the opcode's pickletools name.
+type FormatError = errs.FormatError
+
+// memoHole marks an unset memo slot.
+type memoHoleT struct{}
+
+var memoHole any = memoHoleT{}
+
+// Decoder reads pickles. It never runs anything the pickle names: globals
+// resolve through a [Registry] to registered Go constructors, or become inert
+// [Object] values.
+type Decoder struct {
+	s        *Stream
+	cfg      decodeConfig
+	cfgErr   error
+	stack    []any
+	marks    []int
+	memo     []any
+	memoMap  map[int64]any
+	memoN    int
+	used     int64 // bytes claimed against cfg.maxBytes
+	opStart  int64
+	op       byte
+	proto    int
+	bufIndex int
+	nested   int
+}
+
+// NewDecoder returns a decoder reading from r. When r is a *[Stream], the
+// decoder reads from it directly, so several pickles in a row can be
+// decoded from one stream.
+func NewDecoder(r io.Reader, opts ...DecodeOption) *Decoder {
+	return newDecoder(NewStream(r), opts)
+}
+
+// NewDecoderBytes returns a decoder over b, which it does not copy.
+func NewDecoderBytes(b []byte, opts ...DecodeOption) *Decoder {
+	return newDecoder(NewStreamBytes(b), opts)
+}
+
+func newDecoder(s *Stream, opts []DecodeOption) *Decoder {
+	d := &Decoder{s: s, cfg: defaultDecodeConfig()}
+	for _, o := range opts {
+		if err := o(&d.cfg); err != nil && d.cfgErr == nil {
+			d.cfgErr = err
+		}
+	}
+	d.cfg.finish()
+	return d
+}
+
+// Stream returns the decoder's input, positioned after the last opcode
+// read. Registered constructors use it to read spliced payloads.
+func (d *Decoder) Stream() *Stream { return d.s }
+
+// Protocol returns the protocol the current pickle declared (0 when it has
+// no PROTO opcode).
+func (d *Decoder) Protocol() int { return d.proto }
+
+// Py2Strings returns how Python 2 str values decode.
+func (d *Decoder) Py2Strings() Py2Strings { return d.cfg.py2 }
+
+// Registry returns the registry globals resolve through.
+func (d *Decoder) Registry() *Registry { return d.cfg.registry }
+
+// Reserve claims n bytes against the MaxBytes budget before a constructor
+// allocates them. It fails with ErrTooLarge when the budget would be
+// exceeded, or with io.ErrUnexpectedEOF when the input is known to hold
+// fewer than need bytes (pass need 0 when the bytes do not come from the
+// input).
+func (d *Decoder) Reserve(n, need int64) error {
+	if n < 0 || need < 0 {
+		return d.Errorf(ErrCorrupt, "negative length %d", min(n, need))
+	}
+	if rem := d.s.Remaining(); rem >= 0 && need > rem {
+		return d.Errorf(io.ErrUnexpectedEOF, "%d bytes declared but only %d remain", need, rem)
+	}
+	if n > d.cfg.maxBytes-d.used {
+		return d.Errorf(ErrTooLarge, "%d bytes declared, over the limit of %d (MaxBytes)", n, d.cfg.maxBytes-d.used)
+	}
+	d.used += n
+	return nil
+}
+
+// Errorf returns a *FormatError at the current opcode wrapping kind.
+func (d *Decoder) Errorf(kind error, format string, args ...any) error {
+	return &FormatError{Layer: "pickle", Offset: d.opStart, Op: OpName(d.op), What: fmt.Sprintf(format, args...), Err: kind}
+}
+
+func (d *Decoder) eof() error {
+	err := d.s.readErr()
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return d.Errorf(io.ErrUnexpectedEOF, "truncated")
+	}
+	return &FormatError{Layer: "pickle", Offset: d.s.Offset(), Op: OpName(d.op), What: "read", Err: err}
+}
+
+// Decode reads one pickle, up to and including its STOP opcode, and
+// returns the value it holds. It reads nothing past STOP.
+func (d *Decoder) Decode() (v any, err error) {
+	if d.cfgErr != nil {
+		return nil, d.cfgErr
+	}
+	d.stack = d.stack[:0]
+	d.marks = d.marks[:0]
+	d.memo = d.memo[:0]
+	d.memoMap = nil
+	d.memoN = 0
+	d.proto = 0
+	d.op = 0
+	d.opStart = d.s.Offset()
+	if _, perr := d.s.Peek(1); perr != nil {
+		if d.s.err == nil || d.s.err == io.EOF {
+			return nil, io.EOF
+		}
+		return nil, d.eof()
+	}
+	return d.run()
+}
+
+// DecodeNested decodes a complete pickle (PROTO ... STOP) that follows in
+// the same stream, with the same options and budget, and returns its value.
+// joblib writes object arrays this way.
+func (d *Decoder) DecodeNested() (any, error) {
+	if d.nested > 16 {
+		return nil, d.Errorf(ErrTooLarge, "nested pickles deeper than 16")
+	}
+	n := &Decoder{s: d.s, cfg: d.cfg, used: d.used, nested: d.nested + 1}
+	v, err := n.Decode()
+	d.used = n.used
+	if err == io.EOF {
+		err = d.Errorf(io.ErrUnexpectedEOF, "nested pickle missing")
+	}
+	return v, err
+}
+
+func (d *Decoder) push(v any) error {
+	if len(d.stack)+len(d.marks) >= d.cfg.maxDepth {
+		return d.Errorf(ErrTooLarge, "more than %d values open at once (MaxDepth)", d.cfg.maxDepth)
+	}
+	d.stack = append(d.stack, v)
+	return nil
+}
+
+func (d *Decoder) pop() (any, error) {
+	n := len(d.stack)
+	base := 0
+	if len(d.marks) > 0 {
+		base = d.marks[len(d.marks)-1]
+	}
+	if n <= base {
+		return nil, d.Errorf(ErrCorrupt, "stack underflow")
+	}
+	v := d.stack[n-1]
+	d.stack = d.stack[:n-1]
+	return v, nil
+}
+
+func (d *Decoder) top() (any, error) {
+	n := len(d.stack)
+	base := 0
+	if len(d.marks) > 0 {
+		base = d.marks[len(d.marks)-1]
+	}
+	if n <= base {
+		return nil, d.Errorf(ErrCorrupt, "stack underflow")
+	}
+	return d.stack[n-1], nil
+}
+
+// popMark returns the items pushed since the last MARK and removes them
+// and the mark. The slice aliases the stack: copy it to keep it.
+func (d *Decoder) popMark() ([]any, error) {
+	if len(d.marks) == 0 {
+		return nil, d.Errorf(ErrCorrupt, "no MARK on the stack")
+	}
+	m := d.marks[len(d.marks)-1]
+	d.marks = d.marks[:len(d.marks)-1]
+	items := d.stack[m:]
+	d.stack = d.stack[:m]
+	return items, nil
+}
+
+func (d *Decoder) memoPut(idx int64, v any) error {
+	if idx < 0 {
+		return d.Errorf(ErrCorrupt, "negative memo index %d", idx)
+	}
+	if idx < int64(len(d.memo)) {
+		if d.memo[idx] == memoHole {
+			d.memoN++
+		}
+		d.memo[idx] = v
+		return d.memoLimit()
+	}
+	if idx < int64(len(d.memo))+1024 {
+		for int64(len(d.memo)) < idx {
+			d.memo = append(d.memo, memoHole)
+		}
+		d.memo = append(d.memo, v)
+		d.memoN++
+		return d.memoLimit()
+	}
+	if d.memoMap == nil {
+		d.memoMap = map[int64]any{}
+	}
+	if _, ok := d.memoMap[idx]; !ok {
+		d.memoN++
+	}
+	d.memoMap[idx] = v
+	return d.memoLimit()
+}
+
+func (d *Decoder) memoLimit() error {
+	if d.memoN > d.cfg.maxMemo {
+		return d.Errorf(ErrTooLarge, "more than %d memo entries (MaxMemo)", d.cfg.maxMemo)
+	}
+	return nil
+}
+
+func (d *Decoder) memoGet(idx int64) error {
+	var v any = memoHole
+	if idx >= 0 && idx < int64(len(d.memo)) {
+		v = d.memo[idx]
+	} else if d.memoMap != nil {
+		if x, ok := d.memoMap[idx]; ok {
+			v = x
+		}
+	}
+	if v == memoHole {
+		return d.Errorf(ErrCorrupt, "memo index %d was never set", idx)
+	}
+	return d.push(v)
+}
+
+// next returns n bytes of input, valid until the next read.
+func (d *Decoder) next(n int) ([]byte, error) {
+	b, err := d.s.Next(n)
+	if err != nil {
+		return nil, d.eof()
+	}
+	return b, nil
+}
+
+// readData reads a length-prefixed payload of n bytes into fresh memory,
+// claiming it against the budget first. From a stream of unknown size it
+// reads in steps, so a lying length costs no more memory than the input
+// that backs it.
+func (d *Decoder) readData(n int64) ([]byte, error) {
+	if n < 0 {
+		return nil, d.Errorf(ErrCorrupt, "negative length %d", n)
+	}
+	if err := d.Reserve(n, n); err != nil {
+		return nil, err
+	}
+	if d.s.Remaining() >= 0 || n <= streamBufSize {
+		out := make([]byte, n)
+		if err := d.s.ReadFull(out); err != nil {
+			return nil, d.eof()
+		}
+		return out, nil
+	}
+	out := make([]byte, 0, streamBufSize)
+	for int64(len(out)) < n {
+		k := min(n-int64(len(out)), int64(max(cap(out)-len(out), streamBufSize)))
+		start := len(out)
+		out = append(out, make([]byte, k)...)
+		if err := d.s.ReadFull(out[start:]); err != nil {
+			return nil, d.eof()
+		}
+	}
+	return out, nil
+}
+
+// readText reads n bytes of UTF-8 text (with surrogates allowed, as Python
+// writes them) into a string.
+func (d *Decoder) readText(n int64) (string, error) {
+	if n <= streamBufSize {
+		if n < 0 {
+			return "", d.Errorf(ErrCorrupt, "negative length %d", n)
+		}
+		if err := d.Reserve(n, n); err != nil {
+			return "", err
+		}
+		b, err := d.next(int(n))
+		if err != nil {
+			return "", err
+		}
+		return string(b), nil
+	}
+	b, err := d.readData(n)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+func (d *Decoder) py2String(b []byte) (any, error) {
+	switch d.cfg.py2 {
+	case Py2Latin1:
+		return latin1(b), nil
+	case Py2ASCII:
+		for _, c := range b {
+			if c >= 0x80 {
+				return nil, d.Errorf(ErrCorrupt, "Python 2 str is not ASCII (use Py2Bytes or Py2Latin1)")
+			}
+		}
+		return string(b), nil
+	}
+	return b, nil
+}
+
+func (d *Decoder) resolveGlobal(module, name string) (any, error) {
+	g := Global{module, name}
+	if d.cfg.strict && !d.cfg.registry.Known(g) {
+		return nil, d.Errorf(ErrUnsafe, "global %s is not allowed", g)
+	}
+	return g, nil
+}
+
+// call applies callable to args, as REDUCE does.
+func (d *Decoder) call(callable any, args Tuple) (any, error) {
+	g, ok := callable.(Global)
+	if !ok {
+		return nil, d.Errorf(ErrUnsupported, "cannot call a %s", TypeName(callable))
+	}
+	if c, ok := d.cfg.registry.Lookup(g); ok && c.Call != nil {
+		return c.Call(d, args)
+	}
+	return &Object{Class: g, Construct: Reduce, Args: args}, nil
+}
+
+func (d *Decoder) run() (any, error) {
+	s := d.s
+	for {
+		d.opStart = s.Offset()
+		var op byte
+		if s.r < s.w {
+			op = s.buf[s.r]
+			s.r++
+		} else {
+			c, err := s.ReadByte()
+			if err != nil {
+				d.op = 0
+				return nil, d.eof()
+			}
+			op = c
+		}
+		d.op = op
+		var err error
+		switch op {
+		case opMARK:
+			if len(d.stack)+len(d.marks) >= d.cfg.maxDepth {
+				return nil, d.Errorf(ErrTooLarge, "more than %d values open at once (MaxDepth)", d.cfg.maxDepth)
+			}
+			d.marks = append(d.marks, len(d.stack))
+		case opSTOP:
+			v, err := d.pop()
+			if err != nil {
+				return nil, err
+			}
+			return v, nil
+		case opPOP:
+			if len(d.marks) > 0 && len(d.stack) == d.marks[len(d.marks)-1] {
+				d.marks = d.marks[:len(d.marks)-1]
+			} else {
+				_, err = d.pop()
+			}
+		case opPOP_MARK:
+			_, err = d.popMark()
+		case opDUP:
+			var v any
+			if v, err = d.top(); err == nil {
+				err = d.push(v)
+			}
+		case opPROTO:
+			var b []byte
+			if b, err = d.next(1); err == nil {
+				if b[0] > HighestProtocol {
+					return nil, d.Errorf(ErrUnsupported, "protocol %d", b[0])
+				}
+				d.proto = int(b[0])
+			}
+		case opFRAME:
+			var b []byte
+			if b, err = d.next(8); err == nil {
+				n := binary.LittleEndian.Uint64(b)
+				if rem := s.Remaining(); rem >= 0 && n > uint64(rem) {
+					return nil, d.Errorf(io.ErrUnexpectedEOF, "frame of %d bytes but only %d remain", n, rem)
+				}
+				if n > uint64(d.cfg.maxBytes) {
+					return nil, d.Errorf(ErrTooLarge, "frame of %d bytes", n)
+				}
+			}
+
+		// Numbers.
+		case opNONE:
+			err = d.push(nil)
+		case opNEWTRUE:
+			err = d.push(true)
+		case opNEWFALSE:
+			err = d.push(false)
+		case opBININT:
+			var b []byte
+			if b, err = d.next(4); err == nil {
+				err = d.push(int64(int32(binary.LittleEndian.Uint32(b))))
+			}
+		case opBININT1:
+			var b []byte
+			if b, err = d.next(1); err == nil {
+				err = d.push(int64(b[0]))
+			}
+		case opBININT2:
+			var b []byte
+			if b, err = d.next(2); err == nil {
+				err = d.push(int64(binary.LittleEndian.Uint16(b)))
+			}
+		case opINT:
+			err = d.loadInt()
+		case opLONG:
+			err = d.loadLong()
+		case opLONG1, opLONG4:
+			err = d.loadBinLong(op)
+		case opFLOAT:
+			var line []byte
+			if line, err = d.line(); err == nil {
+				f, perr := strconv.ParseFloat(string(line), 64)
+				if perr != nil {
+					return nil, d.Errorf(ErrCorrupt, "bad float %q", truncate(line))
+				}
+				err = d.push(f)
+			}
+		case opBINFLOAT:
+			var b []byte
+			if b, err = d.next(8); err == nil {
+				err = d.push(math.Float64frombits(binary.BigEndian.Uint64(b)))
+			}
+
+		// Strings and bytes.
+		case opSHORT_BINUNICODE:
+			var b []byte
+			if b, err = d.next(1); err == nil {
+				var str string
+				if str, err = d.readText(int64(b[0])); err == nil {
+					err = d.push(str)
+				}
+			}
+		case opBINUNICODE:
+			var b []byte
+			if b, err = d.next(4); err == nil {
+				var str string
+				if str, err = d.readText(int64(binary.LittleEndian.Uint32(b))); err == nil {
+					err = d.push(str)
+				}
+			}
+		case opBINUNICODE8:
+			var n int64
+			if n, err = d.len8(); err == nil {
+				var str string
+				if str, err = d.readText(n); err == nil {
+					err = d.push(str)
+				}
+			}
+		case opUNICODE:
+			var line []byte
+			if line, err = d.line(); err == nil {
+				var str string
+				if str, err = d.rawUnicodeEscape(line); err == nil {
+					err = d.push(str)
+				}
+			}
+		case opSHORT_BINBYTES:
+			var b []byte
+			if b, err = d.next(1); err == nil {
+				var data []byte
+				if data, err = d.readData(int64(b[0])); err == nil {
+					err = d.push(data)
+				}
+			}
+		case opBINBYTES:
+			var b []byte
+			if b, err = d.next(4); err == nil {
+				var data []byte
+				if data, err = d.readData(int64(binary.LittleEndian.Uint32(b))); err == nil {
+					err = d.push(data)
+				}
+			}
+		case opBINBYTES8, opBYTEARRAY8:
+			var n int64
+			if n, err = d.len8(); err == nil {
+				var data []byte
+				if data, err = d.readData(n); err == nil {
+					if op == opBYTEARRAY8 {
+						err = d.push(ByteArray(data))
+					} else {
+						err = d.push(data)
+					}
+				}
+			}
+		case opSHORT_BINSTRING:
+			var b []byte
+			if b, err = d.next(1); err == nil {
+				err = d.loadPy2Bytes(int64(b[0]))
+			}
+		case opBINSTRING:
+			var b []byte
+			if b, err = d.next(4); err == nil {
+				err = d.loadPy2Bytes(int64(int32(binary.LittleEndian.Uint32(b))))
+			}
+		case opSTRING:
+			var line []byte
+			if line, err = d.line(); err == nil {
+				var data []byte
+				if data, err = d.unquote(line); err == nil {
+					var v any
+					if v, err = d.py2String(data); err == nil {
+						err = d.push(v)
+					}
+				}
+			}
+		case opNEXT_BUFFER:
+			if d.bufIndex >= len(d.cfg.buffers) {
+				return nil, d.Errorf(ErrUnsupported, "out-of-band buffer %d not supplied (see Buffers)", d.bufIndex)
+			}
+			err = d.push(ByteArray(d.cfg.buffers[d.bufIndex]))
+			d.bufIndex++
+		case opREADONLY_BUFFER:
+			var v any
+			if v, err = d.top(); err == nil {
+				if b, ok := v.(ByteArray); ok {
+					d.stack[len(d.stack)-1] = []byte(b)
+				}
+			}
+
+		// Containers.
+		case opEMPTY_TUPLE:
+			err = d.push(Tuple{})
+		case opTUPLE1, opTUPLE2, opTUPLE3:
+			n := int(op-opTUPLE1) + 1
+			base := 0
+			if len(d.marks) > 0 {
+				base = d.marks[len(d.marks)-1]
+			}
+			if len(d.stack)-base < n {
+				return nil, d.Errorf(ErrCorrupt, "stack underflow")
+			}
+			t := make(Tuple, n)
+			copy(t, d.stack[len(d.stack)-n:])
+			d.stack = d.stack[:len(d.stack)-n]
+			err = d.push(t)
+		case opTUPLE:
+			var items []any
+			if items, err = d.popMark(); err == nil {
+				err = d.push(append(Tuple{}, items...))
+			}
+		case opEMPTY_LIST:
+			err = d.push(&List{})
+		case opLIST:
+			var items []any
+			if items, err = d.popMark(); err == nil {
+				err = d.push(&List{Items: append([]any{}, items...)})
+			}
+		case opEMPTY_DICT:
+			err = d.push(&Dict{})
+		case opDICT:
+			var items []any
+			if items, err = d.popMark(); err == nil {
+				dict := &Dict{}
+				if err = d.setItems(dict, items); err == nil {
+					err = d.push(dict)
+				}
+			}
+		case opEMPTY_SET:
+			err = d.push(&Set{})
+		case opFROZENSET:
+			var items []any
+			if items, err = d.popMark(); err == nil {
+				set := &Set{Frozen: true}
+				for _, it := range items {
+					if aerr := set.Add(it); aerr != nil {
+						return nil, d.Errorf(ErrCorrupt, "%v", aerr)
+					}
+				}
+				err = d.push(set)
+			}
+		case opAPPEND:
+			var v, target any
+			if v, err = d.pop(); err == nil {
+				if target, err = d.top(); err == nil {
+					err = d.appendItems(target, []any{v})
+				}
+			}
+		case opAPPENDS:
+			var items []any
+			if items, err = d.popMark(); err == nil {
+				var target any
+				if target, err = d.top(); err == nil {
+					err = d.appendItems(target, items)
+				}
+			}
+		case opSETITEM:
+			var k, v, target any
+			if v, err = d.pop(); err == nil {
+				if k, err = d.pop(); err == nil {
+					if target, err = d.top(); err == nil {
+						err = d.setItemsOn(target, []any{k, v})
+					}
+				}
+			}
+		case opSETITEMS:
+			var items []any
+			if items, err = d.popMark(); err == nil {
+				var target any
+				if target, err = d.top(); err == nil {
+					err = d.setItemsOn(target, items)
+				}
+			}
+		case opADDITEMS:
+			var items []any
+			if items, err = d.popMark(); err == nil {
+				var target any
+				if target, err = d.top(); err == nil {
+					set, ok := target.(*Set)
+					if !ok || set.Frozen {
+						return nil, d.Errorf(ErrCorrupt, "ADDITEMS to a %s", TypeName(target))
+					}
+					for _, it := range items {
+						if aerr := set.Add(it); aerr != nil {
+							return nil, d.Errorf(ErrCorrupt, "%v", aerr)
+						}
+					}
+				}
+			}
+
+		// Memo.
+		case opPUT:
+			var line []byte
+			if line, err = d.line(); err == nil {
+				idx, perr := strconv.ParseInt(string(line), 10, 64)
+				if perr != nil {
+					return nil, d.Errorf(ErrCorrupt, "bad memo index %q", truncate(line))
+				}
+				var v any
+				if v, err = d.top(); err == nil {
+					err = d.memoPut(idx, v)
+				}
+			}
+		case opBINPUT:
+			var b []byte
+			if b, err = d.next(1); err == nil {
+				var v any
+				if v, err = d.top(); err == nil {
+					err = d.memoPut(int64(b[0]), v)
+				}
+			}
+		case opLONG_BINPUT:
+			var b []byte
+			if b, err = d.next(4); err == nil {
+				var v any
+				if v, err = d.top(); err == nil {
+					err = d.memoPut(int64(binary.LittleEndian.Uint32(b)), v)
+				}
+			}
+		case opMEMOIZE:
+			var v any
+			if v, err = d.top(); err == nil {
+				// Python numbers a MEMOIZE by the memo's size.
+				err = d.memoPut(int64(d.memoN), v)
+			}
+		case opGET:
+			var line []byte
+			if line, err = d.line(); err == nil {
+				idx, perr := strconv.ParseInt(string(line), 10, 64)
+				if perr != nil {
+					return nil, d.Errorf(ErrCorrupt, "bad memo index %q", truncate(line))
+				}
+				err = d.memoGet(idx)
+			}
+		case opBINGET:
+			var b []byte
+			if b, err = d.next(1); err == nil {
+				err = d.memoGet(int64(b[0]))
+			}
+		case opLONG_BINGET:
+			var b []byte
+			if b, err = d.next(4); err == nil {
+				err = d.memoGet(int64(binary.LittleEndian.Uint32(b)))
+			}
+
+		// Globals and objects.
+		case opGLOBAL:
+			var mod, name []byte
+			if mod, err = d.line(); err == nil {
+				m := string(mod)
+				if name, err = d.line(); err == nil {
+					var g any
+					if g, err = d.resolveGlobal(m, string(name)); err == nil {
+						err = d.push(g)
+					}
+				}
+			}
+		case opSTACK_GLOBAL:
+			var mv, nv any
+			if nv, err = d.pop(); err == nil {
+				if mv, err = d.pop(); err == nil {
+					m, ok1 := mv.(string)
+					n, ok2 := nv.(string)
+					if !ok1 || !ok2 {
+						return nil, d.Errorf(ErrCorrupt, "STACK_GLOBAL needs two str, got %s and %s", TypeName(mv), TypeName(nv))
+					}
+					var g any
+					if g, err = d.resolveGlobal(m, n); err == nil {
+						err = d.push(g)
+					}
+				}
+			}
+		case opEXT1, opEXT2, opEXT4:
+			err = d.loadExt(op)
+		case opREDUCE:
+			var argv, callable any
+			if argv, err = d.pop(); err == nil {
+				if callable, err = d.pop(); err == nil {
+					args, ok := argv.(Tuple)
+					if !ok {
+						return nil, d.Errorf(ErrCorrupt, "REDUCE arguments are a %s, not a tuple", TypeName(argv))
+					}
+					var v any
+					if v, err = d.call(callable, args); err == nil {
+						err = d.push(v)
+					}
+				}
+			}
+		case opNEWOBJ:
+			var argv, cls any
+			if argv, err = d.pop(); err == nil {
+				if cls, err = d.pop(); err == nil {
+					args, ok := argv.(Tuple)
+					if !ok {
+						return nil, d.Errorf(ErrCorrupt, "NEWOBJ arguments are a %s, not a tuple", TypeName(argv))
+					}
+					var v any
+					if v, err = d.newInstance(cls, args, nil, NewObj); err == nil {
+						err = d.push(v)
+					}
+				}
+			}
+		case opNEWOBJ_EX:
+			var kwv, argv, cls any
+			if kwv, err = d.pop(); err == nil {
+				if argv, err = d.pop(); err == nil {
+					if cls, err = d.pop(); err == nil {
+						args, ok1 := argv.(Tuple)
+						kw, ok2 := kwv.(*Dict)
+						if !ok1 || !ok2 {
+							return nil, d.Errorf(ErrCorrupt, "NEWOBJ_EX needs a tuple and a dict")
+						}
+						var v any
+						if v, err = d.newInstance(cls, args, kw, NewObjEx); err == nil {
+							err = d.push(v)
+						}
+					}
+				}
+			}
+		case opINST:
+			var mod, name []byte
+			if mod, err = d.line(); err == nil {
+				m := string(mod)
+				if name, err = d.line(); err == nil {
+					var g any
+					if g, err = d.resolveGlobal(m, string(name)); err == nil {
+						var items []any
+						if items, err = d.popMark(); err == nil {
+							var v any
+							if v, err = d.call(g, append(Tuple{}, items...)); err == nil {
+								err = d.push(v)
+							}
+						}
+					}
+				}
+			}
+		case opOBJ:
+			var items []any
+			if items, err = d.popMark(); err == nil {
+				if len(items) == 0 {
+					return nil, d.Errorf(ErrCorrupt, "OBJ without a class")
+				}
+				var v any
+				if v, err = d.call(items[0], append(Tuple{}, items[1:]...)); err == nil {
+					err = d.push(v)
+				}
+			}
+		case opBUILD:
+			var state, target any
+			if state, err = d.pop(); err == nil {
+				if target, err = d.top(); err == nil {
+					var v any
+					if v, err = d.build(target, state); err == nil {
+						d.stack[len(d.stack)-1] = v
+					}
+				}
+			}
+		case opPERSID:
+			var line []byte
+			if line, err = d.line(); err == nil {
+				err = d.persistent(string(line))
+			}
+		case opBINPERSID:
+			var pid any
+			if pid, err = d.pop(); err == nil {
+				err = d.persistent(pid)
+			}
+		default:
+			return nil, d.Errorf(ErrCorrupt, "unknown opcode 0x%02x", op)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+func truncate(b []byte) string {
+	if len(b) > 40 {
+		return string(b[:40]) + "..."
+	}
+	return string(b)
+}
+
+func (d *Decoder) line() ([]byte, error) {
+	b, err := d.s.readLine()
+	if err == errLineTooLong {
+		return nil, d.Errorf(ErrTooLarge, "line longer than 64 KiB")
+	}
+	if err != nil {
+		return nil, d.eof()
+	}
+	return b, nil
+}
+
+func (d *Decoder) len8() (int64, error) {
+	b, err := d.next(8)
+	if err != nil {
+		return 0, err
+	}
+	n := binary.LittleEndian.Uint64(b)
+	if n > math.MaxInt64 {
+		return 0, d.Errorf(ErrTooLarge, "length %d", n)
+	}
+	return int64(n), nil
+}
+
+func (d *Decoder) loadPy2Bytes(n int64) error {
+	if n < 0 {
+		return d.Errorf(ErrCorrupt, "negative length %d", n)
+	}
+	data, err := d.readData(n)
+	if err != nil {
+		return err
+	}
+	v, err := d.py2String(data)
+	if err != nil {
+		return err
+	}
+	return d.push(v)
+}
+
+func (d *Decoder) loadInt() error {
+	line, err := d.line()
+	if err != nil {
+		return err
+	}
+	switch string(line) {
+	case "00":
+		return d.push(false)
+	case "01":
+		return d.push(true)
+	}
+	s := string(line)
+	if len(s) > 0 && s[len(s)-1] == 'L' {
+		s = s[:len(s)-1]
+	}
+	if n, perr := strconv.ParseInt(s, 10, 64); perr == nil {
+		return d.push(n)
+	}
+	return d.pushBigText(s)
+}
+
+func (d *Decoder) loadLong() error {
+	line, err := d.line()
+	if err != nil {
+		return err
+	}
+	s := string(line)
+	if len(s) > 0 && s[len(s)-1] == 'L' {
+		s = s[:len(s)-1]
+	}
+	return d.pushBigText(s)
+}
+
+func (d *Decoder) pushBigText(s string) error {
+	b, ok := new(big.Int).SetString(s, 10)
+	if !ok {
+		return d.Errorf(ErrCorrupt, "bad integer %q", truncate([]byte(s)))
+	}
+	return d.push(normInt(b))
+}
+
+// normInt returns b as int64 when it fits.
+func normInt(b *big.Int) any {
+	if b.IsInt64() {
+		return b.Int64()
+	}
+	return b
+}
+
+func (d *Decoder) loadBinLong(op byte) error {
+	var n int64
+	if op == opLONG1 {
+		b, err := d.next(1)
+		if err != nil {
+			return err
+		}
+		n = int64(b[0])
+	} else {
+		b, err := d.next(4)
+		if err != nil {
+			return err
+		}
+		n = int64(int32(binary.LittleEndian.Uint32(b)))
+		if n < 0 {
+			return d.Errorf(ErrCorrupt, "negative length %d", n)
+		}
+	}
+	if n <= 8 {
+		b, err := d.next(int(n))
+		if err != nil {
+			return err
+		}
+		var u uint64
+		for i := int(n) - 1; i >= 0; i-- {
+			u = u<<8 | uint64(b[i])
+		}
+		if n == 0 {
+			return d.push(int64(0))
+		}
+		if n < 8 {
+			// sign-extend
+			shift := 64 - 8*uint(n)
+			return d.push(int64(u<<shift) >> shift)
+		}
+		return d.push(int64(u))
+	}
+	data, err := d.readData(n)
+	if err != nil {
+		return err
+	}
+	return d.push(normInt(decodeLong(data)))
+}
+
+// decodeLong decodes a little-endian two's complement integer.
+func decodeLong(data []byte) *big.Int {
+	be := make([]byte, len(data))
+	for i, c := range data {
+		be[len(data)-1-i] = c
+	}
+	v := new(big.Int).SetBytes(be)
+	if len(data) > 0 && data[len(data)-1]&0x80 != 0 {
+		v.Sub(v, new(big.Int).Lsh(big.NewInt(1), uint(8*len(data))))
+	}
+	return v
+}
+
+func (d *Decoder) loadExt(op byte) error {
+	var code int32
+	switch op {
+	case opEXT1:
+		b, err := d.next(1)
+		if err != nil {
+			return err
+		}
+		code = int32(b[0])
+	case opEXT2:
+		b, err := d.next(2)
+		if err != nil {
+			return err
+		}
+		code = int32(binary.LittleEndian.Uint16(b))
+	default:
+		b, err := d.next(4)
+		if err != nil {
+			return err
+		}
+		code = int32(binary.LittleEndian.Uint32(b))
+	}
+	g, ok := d.cfg.ext[code]
+	if !ok {
+		return d.Errorf(ErrUnsupported, "extension code %d is not mapped (see Extensions)", code)
+	}
+	v, err := d.resolveGlobal(g.Module, g.Name)
+	if err != nil {
+		return err
+	}
+	return d.push(v)
+}
+
+func (d *Decoder) persistent(pid any) error {
+	if d.cfg.persistentLoad == nil {
+		return d.Errorf(ErrUnsupported, "persistent id without a PersistentLoad hook")
+	}
+	v, err := d.cfg.persistentLoad(pid)
+	if err != nil {
+		return d.Errorf(err, "persistent load")
+	}
+	return d.push(v)
+}
+
+func (d *Decoder) setItems(dict *Dict, items []any) error {
+	if len(items)%2 != 0 {
+		return d.Errorf(ErrCorrupt, "odd number of items for a dict")
+	}
+	for i := 0; i < len(items); i += 2 {
+		if err := dict.Set(items[i], items[i+1]); err != nil {
+			return d.Errorf(ErrCorrupt, "%v", err)
+		}
+	}
+	return nil
+}
+
+func (d *Decoder) setItemsOn(target any, items []any) error {
+	switch t := target.(type) {
+	case *Dict:
+		return d.setItems(t, items)
+	case *Object:
+		if len(items)%2 != 0 {
+			return d.Errorf(ErrCorrupt, "odd number of items for a dict")
+		}
+		for i := 0; i < len(items); i += 2 {
+			t.DictItems = append(t.DictItems, DictItem{items[i], items[i+1]})
+		}
+		return nil
+	}
+	return d.Errorf(ErrCorrupt, "cannot set items on a %s", TypeName(target))
+}
+
+func (d *Decoder) appendItems(target any, items []any) error {
+	switch t := target.(type) {
+	case *List:
+		t.Items = append(t.Items, items...)
+		return nil
+	case *Object:
+		t.ListItems = append(t.ListItems, items...)
+		return nil
+	}
+	return d.Errorf(ErrCorrupt, "cannot append to a %s", TypeName(target))
+}
+
+func (d *Decoder) build(target, state any) (any, error) {
+	switch t := target.(type) {
+	case Builder:
+		return t.Build(d, state)
+	case *Object:
+		t.State = state
+		t.HasState = true
+		return t, nil
+	}
+	return nil, d.Errorf(ErrCorrupt, "cannot BUILD a %s", TypeName(target))
+}
+
+// unquote decodes the Python 2 repr of a str, as the STRING opcode holds it.
+func (d *Decoder) unquote(line []byte) ([]byte, error) {
+	if len(line) < 2 || (line[0] != '\'' && line[0] != '"') || line[len(line)-1] != line[0] {
+		return nil, d.Errorf(ErrCorrupt, "STRING is not quoted")
+	}
+	s := line[1 : len(line)-1]
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' || i+1 == len(s) {
+			out = append(out, c)
+			continue
+		}
+		i++
+		switch e := s[i]; e {
+		case '\\', '\'', '"':
+			out = append(out, e)
+		case 'n':
+			out = append(out, '\n')
+		case 't':
+			out = append(out, '\t')
+		case 'r':
+			out = append(out, '\r')
+		case 'a':
+			out = append(out, 7)
+		case 'b':
+			out = append(out, 8)
+		case 'f':
+			out = append(out, 12)
+		case 'v':
+			out = append(out, 11)
+		case '\n':
+		case 'x':
+			if i+2 > len(s)-1 {
+				return nil, d.Errorf(ErrCorrupt, "bad \\x escape")
+			}
+			v, perr := strconv.ParseUint(string(s[i+1:i+3]), 16, 8)
+			if perr != nil {
+				return nil, d.Errorf(ErrCorrupt, "bad \\x escape")
+			}
+			out = append(out, byte(v))
+			i += 2
+		case '0', '1', '2', '3', '4', '5', '6', '7':
+			v := 0
+			j := i
+			for ; j < len(s) && j < i+3 && s[j] >= '0' && s[j] <= '7'; j++ {
+				v = v*8 + int(s[j]-'0')
+			}
+			out = append(out, byte(v))
+			i = j - 1
+		default:
+			out = append(out, '\\', e)
+		}
+	}
+	return out, nil
+}
+
+// rawUnicodeEscape decodes Python's raw-unicode-escape, as UNICODE holds it.
+func (d *Decoder) rawUnicodeEscape(line []byte) (string, error) {
+	out := make([]byte, 0, len(line))
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		if c == '\\' && i+1 < len(line) && (line[i+1] == 'u' || line[i+1] == 'U') {
+			n := 4
+			if line[i+1] == 'U' {
+				n = 8
+			}
+			if i+2+n > len(line) {
+				return "", d.Errorf(ErrCorrupt, "truncated \\u escape")
+			}
+			v, perr := strconv.ParseUint(string(line[i+2:i+2+n]), 16, 32)
+			if perr != nil || v > 0x10FFFF {
+				return "", d.Errorf(ErrCorrupt, "bad \\u escape")
+			}
+			out = appendRuneSurrogate(out, rune(v))
+			i += 1 + n
+			continue
+		}
+		out = utf8.AppendRune(out, rune(c))
+	}
+	return string(out), nil
+}
+
+// appendRuneSurrogate appends r as UTF-8, writing a lone surrogate the way
+// Python's surrogatepass does rather than as U+FFFD.
+func appendRuneSurrogate(b []byte, r rune) []byte {
+	if r >= 0xD800 && r <= 0xDFFF {
+		return append(b, byte(0xE0|r>>12), byte(0x80|(r>>6)&0x3F), byte(0x80|r&0x3F))
+	}
+	return utf8.AppendRune(b, r)
+}

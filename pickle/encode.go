@@ -1,0 +1,911 @@
+package pickle
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/big"
+	"reflect"
+	"sort"
+	"strings"
+	"unicode/utf8"
+)
+
+// Pickler is implemented by values that write their own opcodes, such as
+// numpy arrays and joblib's array wrapper. PickleTo must leave exactly one
+// value on the unpickler's stack. It may call [Encoder.Memoize] so that
+// later references to the same pointer become memo gets.
+type Pickler interface {
+	PickleTo(e *Encoder) error
+}
+
+// frameTarget is the frame size Python aims for at protocol 4 and above.
+const frameTarget = 64 << 10
+
+// batchSize is how many items go in one APPENDS, SETITEMS or ADDITEMS.
+const batchSize = 1000
+
+// DefaultMaxEncodeDepth bounds how deeply values may nest when encoding.
+const DefaultMaxEncodeDepth = 1 << 16
+
+type encodeConfig struct {
+	proto     int
+	structTag string
+	hook      func(e *Encoder, v any) (bool, error)
+	maxDepth  int
+}
+
+// An EncodeOption configures an Encoder.
+type EncodeOption func(*encodeConfig) error
+
+// Protocol sets the pickle protocol, 2 to 5 (default 4, what Python 3.8 to
+// 3.13 writes).
+func Protocol(n int) EncodeOption {
+	return func(c *encodeConfig) error {
+		if n < 2 || n > HighestProtocol {
+			return fmt.Errorf("pickle: protocol %d: jlstore writes 2 to %d", n, HighestProtocol)
+		}
+		c.proto = n
+		return nil
+	}
+}
+
+// StructTag sets the struct tag that names fields when a Go struct is
+// written as a dict (default "pickle"). Untagged exported fields use their
+// Go name; a tag of "-" skips the field.
+func StructTag(name string) EncodeOption {
+	return func(c *encodeConfig) error {
+		if name == "" {
+			return errors.New("pickle: empty struct tag")
+		}
+		c.structTag = name
+		return nil
+	}
+}
+
+// Hook lets the caller write values the encoder does not know, before it
+// falls back to reflection. The hook returns true when it wrote v (leaving
+// one value on the stack, as a Pickler does).
+func Hook(f func(e *Encoder, v any) (bool, error)) EncodeOption {
+	return func(c *encodeConfig) error { c.hook = f; return nil }
+}
+
+// MaxEncodeDepth bounds nesting when encoding (default
+// DefaultMaxEncodeDepth); deeper values fail with ErrTooLarge.
+func MaxEncodeDepth(n int) EncodeOption {
+	return func(c *encodeConfig) error {
+		if n < 1 {
+			return fmt.Errorf("pickle: MaxEncodeDepth %d < 1", n)
+		}
+		c.maxDepth = n
+		return nil
+	}
+}
+
+// Encoder writes pickles that Python's pickle.load reads back equal.
+type Encoder struct {
+	w       io.Writer
+	cfg     encodeConfig
+	cfgErr  error
+	buf     []byte // pending output: the current frame at protocol 4+
+	written int64
+	memo    map[any]int
+	globals map[Global]int
+	memoN   int
+	depth   int
+	err     error
+}
+
+// NewEncoder returns an encoder writing to w.
+func NewEncoder(w io.Writer, opts ...EncodeOption) *Encoder {
+	e := &Encoder{w: w, cfg: encodeConfig{proto: DefaultProtocol, structTag: "pickle", maxDepth: DefaultMaxEncodeDepth}}
+	for _, o := range opts {
+		if err := o(&e.cfg); err != nil && e.cfgErr == nil {
+			e.cfgErr = err
+		}
+	}
+	return e
+}
+
+// Protocol returns the protocol being written.
+func (e *Encoder) Protocol() int { return e.cfg.proto }
+
+// Offset returns the number of bytes written so far in this stream,
+// including output not yet flushed.
+func (e *Encoder) Offset() int64 { return e.written + int64(len(e.buf)) }
+
+// Encode writes v as one complete pickle (PROTO ... STOP). Calling it again
+// writes another pickle after the first, with a fresh memo.
+func (e *Encoder) Encode(v any) error {
+	if e.cfgErr != nil {
+		return e.cfgErr
+	}
+	e.memo = map[any]int{}
+	e.globals = map[Global]int{}
+	e.memoN = 0
+	e.buf = append(e.buf[:0], opPROTO, byte(e.cfg.proto))
+	if err := e.flush(); err != nil {
+		return err
+	}
+	if err := e.Value(v); err != nil {
+		return err
+	}
+	e.buf = append(e.buf, opSTOP)
+	if e.cfg.proto >= 4 {
+		return e.commitFrame()
+	}
+	return e.flush()
+}
+
+// flush writes pending output as is.
+func (e *Encoder) flush() error {
+	if len(e.buf) == 0 {
+		return nil
+	}
+	n, err := e.w.Write(e.buf)
+	e.written += int64(n)
+	e.buf = e.buf[:0]
+	if err != nil {
+		e.err = err
+	}
+	return err
+}
+
+// commitFrame ends the current frame: it writes it with a FRAME header
+// (when it holds at least 4 bytes, as Python does).
+func (e *Encoder) commitFrame() error {
+	if len(e.buf) == 0 {
+		return nil
+	}
+	if len(e.buf) >= 4 {
+		var hdr [9]byte
+		hdr[0] = opFRAME
+		binary.LittleEndian.PutUint64(hdr[1:], uint64(len(e.buf)))
+		n, err := e.w.Write(hdr[:])
+		e.written += int64(n)
+		if err != nil {
+			e.err = err
+			return err
+		}
+	}
+	return e.flush()
+}
+
+// Raw ends the current frame and writes p straight to the output, outside
+// every frame. joblib's array data is written this way, right after the
+// wrapper's BUILD.
+func (e *Encoder) Raw(p []byte) error {
+	if err := e.endPending(); err != nil {
+		return err
+	}
+	n, err := e.w.Write(p)
+	e.written += int64(n)
+	if err != nil {
+		e.err = err
+	}
+	return err
+}
+
+// endPending writes out pending output, as a frame at protocol 4+.
+func (e *Encoder) endPending() error {
+	if e.cfg.proto >= 4 {
+		return e.commitFrame()
+	}
+	return e.flush()
+}
+
+func (e *Encoder) op(op byte) { e.buf = append(e.buf, op) }
+
+// Op writes one opcode byte. It is for Picklers that need an opcode the
+// helpers do not cover; pass the byte value pickletools gives.
+func (e *Encoder) Op(op byte) { e.op(op) }
+
+func (e *Encoder) maybeCommit() error {
+	if len(e.buf) < frameTarget {
+		return nil
+	}
+	if e.cfg.proto >= 4 {
+		return e.commitFrame()
+	}
+	return e.flush()
+}
+
+// Memoize records v (a pointer) in the memo, so that later references to it
+// are written as memo gets, and writes the MEMOIZE or PUT opcode.
+func (e *Encoder) Memoize(v any) {
+	idx := e.memoN
+	e.memoN++
+	if v != nil {
+		e.memo[v] = idx
+	}
+	e.putMemo(idx)
+}
+
+func (e *Encoder) putMemo(idx int) {
+	if e.cfg.proto >= 4 {
+		e.op(opMEMOIZE)
+		return
+	}
+	if idx < 256 {
+		e.buf = append(e.buf, opBINPUT, byte(idx))
+		return
+	}
+	e.buf = append(e.buf, opLONG_BINPUT)
+	e.buf = binary.LittleEndian.AppendUint32(e.buf, uint32(idx))
+}
+
+func (e *Encoder) getMemo(idx int) {
+	if idx < 256 {
+		e.buf = append(e.buf, opBINGET, byte(idx))
+		return
+	}
+	e.buf = append(e.buf, opLONG_BINGET)
+	e.buf = binary.LittleEndian.AppendUint32(e.buf, uint32(idx))
+}
+
+// memoized writes a memo get for v when v was memoized before.
+func (e *Encoder) memoized(v any) bool {
+	if idx, ok := e.memo[v]; ok {
+		e.getMemo(idx)
+		return true
+	}
+	return false
+}
+
+var py3to2Modules = map[string]string{"builtins": "__builtin__", "copyreg": "copy_reg"}
+
+// Global writes a reference to a global.
+func (e *Encoder) Global(g Global) error {
+	if idx, ok := e.globals[g]; ok {
+		e.getMemo(idx)
+		return nil
+	}
+	if e.cfg.proto >= 4 {
+		e.str(g.Module)
+		e.Memoize(nil)
+		e.str(g.Name)
+		e.Memoize(nil)
+		e.op(opSTACK_GLOBAL)
+	} else {
+		mod := g.Module
+		if m, ok := py3to2Modules[mod]; ok && e.cfg.proto < 3 {
+			mod = m
+		}
+		if strings.ContainsRune(mod, '\n') || strings.ContainsRune(g.Name, '\n') {
+			return fmt.Errorf("pickle: global %q has a newline", g)
+		}
+		e.op(opGLOBAL)
+		e.buf = append(e.buf, mod...)
+		e.buf = append(e.buf, '\n')
+		e.buf = append(e.buf, g.Name...)
+		e.buf = append(e.buf, '\n')
+	}
+	e.globals[g] = e.memoN
+	e.Memoize(nil)
+	return nil
+}
+
+// Reduce writes callable(*args), as REDUCE.
+func (e *Encoder) Reduce(callable Global, args Tuple) error {
+	if err := e.Global(callable); err != nil {
+		return err
+	}
+	if err := e.Value(args); err != nil {
+		return err
+	}
+	e.op(opREDUCE)
+	return nil
+}
+
+// NewObj writes cls.__new__(cls, *args), as NEWOBJ.
+func (e *Encoder) NewObj(cls Global, args Tuple) error {
+	if err := e.Global(cls); err != nil {
+		return err
+	}
+	if err := e.Value(args); err != nil {
+		return err
+	}
+	e.op(opNEWOBJ)
+	return nil
+}
+
+// Build writes state and a BUILD opcode.
+func (e *Encoder) Build(state any) error {
+	if err := e.Value(state); err != nil {
+		return err
+	}
+	e.op(opBUILD)
+	return nil
+}
+
+// Value writes v, whatever its type, leaving it on the unpickler's stack.
+// See the package documentation for how Go types map to Python.
+func (e *Encoder) Value(v any) error {
+	if e.err != nil {
+		return e.err
+	}
+	e.depth++
+	defer func() { e.depth-- }()
+	if e.depth > e.cfg.maxDepth {
+		return fmt.Errorf("pickle: values nest deeper than %d: %w", e.cfg.maxDepth, ErrTooLarge)
+	}
+	if err := e.maybeCommit(); err != nil {
+		return err
+	}
+	switch x := v.(type) {
+	case nil:
+		e.op(opNONE)
+	case bool:
+		if x {
+			e.op(opNEWTRUE)
+		} else {
+			e.op(opNEWFALSE)
+		}
+	case int:
+		e.int(int64(x))
+	case int64:
+		e.int(x)
+	case int32:
+		e.int(int64(x))
+	case int16:
+		e.int(int64(x))
+	case int8:
+		e.int(int64(x))
+	case uint8:
+		e.int(int64(x))
+	case uint16:
+		e.int(int64(x))
+	case uint32:
+		e.int(int64(x))
+	case uint:
+		e.bigOrInt(new(big.Int).SetUint64(uint64(x)))
+	case uint64:
+		e.bigOrInt(new(big.Int).SetUint64(x))
+	case *big.Int:
+		if x == nil {
+			e.op(opNONE)
+		} else {
+			e.bigOrInt(x)
+		}
+	case float64:
+		e.float(x)
+	case float32:
+		e.float(float64(x))
+	case complex128:
+		return e.Reduce(Global{"builtins", "complex"}, Tuple{real(x), imag(x)})
+	case complex64:
+		return e.Reduce(Global{"builtins", "complex"}, Tuple{float64(real(x)), float64(imag(x))})
+	case string:
+		return e.text(x)
+	case []byte:
+		return e.bytes(x)
+	case ByteArray:
+		return e.byteArray(x)
+	case Tuple:
+		return e.tuple(x)
+	case []any:
+		return e.list(nil, x)
+	case *List:
+		if x == nil {
+			e.op(opNONE)
+			return nil
+		}
+		if e.memoized(x) {
+			return nil
+		}
+		return e.list(x, x.Items)
+	case *Dict:
+		if x == nil {
+			e.op(opNONE)
+			return nil
+		}
+		return e.dict(x)
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		d := &Dict{}
+		for _, k := range keys {
+			d.t.put(k, x[k])
+		}
+		return e.dictItems(d, false)
+	case *Set:
+		if x == nil {
+			e.op(opNONE)
+			return nil
+		}
+		return e.set(x)
+	case Global:
+		return e.Global(x)
+	case *Object:
+		if x == nil {
+			e.op(opNONE)
+			return nil
+		}
+		return e.object(x)
+	case Pickler:
+		rv := reflect.ValueOf(v)
+		if rv.Kind() == reflect.Pointer {
+			if rv.IsNil() {
+				e.op(opNONE)
+				return nil
+			}
+			if e.memoized(v) {
+				return nil
+			}
+		}
+		return x.PickleTo(e)
+	default:
+		if e.cfg.hook != nil {
+			ok, err := e.cfg.hook(e, v)
+			if ok || err != nil {
+				return err
+			}
+		}
+		return e.reflectValue(reflect.ValueOf(v))
+	}
+	return nil
+}
+
+func (e *Encoder) int(x int64) {
+	switch {
+	case x >= 0 && x < 256:
+		e.buf = append(e.buf, opBININT1, byte(x))
+	case x >= 0 && x < 65536:
+		e.buf = append(e.buf, opBININT2, byte(x), byte(x>>8))
+	case x >= math.MinInt32 && x <= math.MaxInt32:
+		e.buf = append(e.buf, opBININT)
+		e.buf = binary.LittleEndian.AppendUint32(e.buf, uint32(x))
+	default:
+		e.long(encodeLong(big.NewInt(x)))
+	}
+}
+
+func (e *Encoder) bigOrInt(x *big.Int) {
+	if x.IsInt64() {
+		e.int(x.Int64())
+		return
+	}
+	e.long(encodeLong(x))
+}
+
+func (e *Encoder) long(b []byte) {
+	if len(b) < 256 {
+		e.buf = append(e.buf, opLONG1, byte(len(b)))
+	} else {
+		e.buf = append(e.buf, opLONG4)
+		e.buf = binary.LittleEndian.AppendUint32(e.buf, uint32(len(b)))
+	}
+	e.buf = append(e.buf, b...)
+}
+
+// encodeLong returns x as little-endian two's complement in the fewest
+// bytes, as Python's pickle.encode_long does.
+func encodeLong(x *big.Int) []byte {
+	if x.Sign() == 0 {
+		return nil
+	}
+	n := x.BitLen()/8 + 1
+	var be []byte
+	if x.Sign() > 0 {
+		be = x.FillBytes(make([]byte, n))
+	} else {
+		// two's complement: 2^(8n) + x
+		t := new(big.Int).Lsh(big.NewInt(1), uint(8*n))
+		t.Add(t, x)
+		be = t.FillBytes(make([]byte, n))
+		if n > 1 && be[0] == 0xff && be[1]&0x80 != 0 {
+			be = be[1:]
+		}
+	}
+	out := make([]byte, len(be))
+	for i, c := range be {
+		out[len(be)-1-i] = c
+	}
+	return out
+}
+
+func (e *Encoder) float(f float64) {
+	e.op(opBINFLOAT)
+	e.buf = binary.BigEndian.AppendUint64(e.buf, math.Float64bits(f))
+}
+
+// validText reports whether s is UTF-8 that Python reads back, allowing
+// lone surrogates as Python's surrogatepass writes them.
+func validText(s string) bool {
+	if utf8.ValidString(s) {
+		return true
+	}
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			if i+2 < len(s) && s[i] == 0xED && s[i+1] >= 0xA0 && s[i+1] <= 0xBF && s[i+2]&0xC0 == 0x80 {
+				i += 3
+				continue
+			}
+			return false
+		}
+		i += n
+	}
+	return true
+}
+
+func (e *Encoder) str(s string) {
+	if len(s) < 256 && e.cfg.proto >= 4 {
+		e.buf = append(e.buf, opSHORT_BINUNICODE, byte(len(s)))
+	} else {
+		e.buf = append(e.buf, opBINUNICODE)
+		e.buf = binary.LittleEndian.AppendUint32(e.buf, uint32(len(s)))
+	}
+	e.buf = append(e.buf, s...)
+}
+
+func (e *Encoder) text(s string) error {
+	if !validText(s) {
+		return fmt.Errorf("pickle: string is not valid UTF-8, so Python cannot read it (use []byte for binary data)")
+	}
+	switch {
+	case len(s) < frameTarget:
+		e.str(s)
+	case e.cfg.proto >= 4 && uint64(len(s)) > math.MaxUint32:
+		var hdr [9]byte
+		hdr[0] = opBINUNICODE8
+		binary.LittleEndian.PutUint64(hdr[1:], uint64(len(s)))
+		return e.large(hdr[:], []byte(s))
+	case uint64(len(s)) > math.MaxUint32:
+		return fmt.Errorf("pickle: string of %d bytes needs protocol 4: %w", len(s), ErrTooLarge)
+	default:
+		var hdr [5]byte
+		hdr[0] = opBINUNICODE
+		binary.LittleEndian.PutUint32(hdr[1:], uint32(len(s)))
+		return e.large(hdr[:], []byte(s))
+	}
+	e.Memoize(nil)
+	return nil
+}
+
+// large writes a header and a big payload, the payload outside any frame
+// (Python's write_large_bytes).
+func (e *Encoder) large(hdr, payload []byte) error {
+	if e.cfg.proto >= 4 && len(payload) >= frameTarget {
+		if err := e.Raw(hdr); err != nil {
+			return err
+		}
+		if err := e.Raw(payload); err != nil {
+			return err
+		}
+	} else {
+		e.buf = append(e.buf, hdr...)
+		e.buf = append(e.buf, payload...)
+	}
+	e.Memoize(nil)
+	return nil
+}
+
+func (e *Encoder) bytes(b []byte) error {
+	if e.cfg.proto < 3 {
+		if len(b) == 0 {
+			return e.Reduce(Global{"builtins", "bytes"}, Tuple{})
+		}
+		if err := e.Reduce(Global{"_codecs", "encode"}, Tuple{latin1(b), "latin1"}); err != nil {
+			return err
+		}
+		e.Memoize(nil)
+		return nil
+	}
+	switch {
+	case len(b) < 256:
+		e.buf = append(e.buf, opSHORT_BINBYTES, byte(len(b)))
+		e.buf = append(e.buf, b...)
+		e.Memoize(nil)
+		return nil
+	case uint64(len(b)) <= math.MaxUint32:
+		var hdr [5]byte
+		hdr[0] = opBINBYTES
+		binary.LittleEndian.PutUint32(hdr[1:], uint32(len(b)))
+		return e.large(hdr[:], b)
+	case e.cfg.proto >= 4:
+		var hdr [9]byte
+		hdr[0] = opBINBYTES8
+		binary.LittleEndian.PutUint64(hdr[1:], uint64(len(b)))
+		return e.large(hdr[:], b)
+	}
+	return fmt.Errorf("pickle: bytes of %d bytes need protocol 4: %w", len(b), ErrTooLarge)
+}
+
+func (e *Encoder) byteArray(b ByteArray) error {
+	if e.cfg.proto >= 5 {
+		var hdr [9]byte
+		hdr[0] = opBYTEARRAY8
+		binary.LittleEndian.PutUint64(hdr[1:], uint64(len(b)))
+		return e.large(hdr[:], b)
+	}
+	var args Tuple
+	switch {
+	case len(b) == 0:
+		args = Tuple{}
+	case e.cfg.proto < 3:
+		args = Tuple{latin1(b), "latin-1"}
+	default:
+		args = Tuple{[]byte(b)}
+	}
+	if err := e.Reduce(Global{"builtins", "bytearray"}, args); err != nil {
+		return err
+	}
+	e.Memoize(nil)
+	return nil
+}
+
+func (e *Encoder) tuple(t Tuple) error {
+	if len(t) == 0 {
+		e.op(opEMPTY_TUPLE)
+		return nil
+	}
+	if len(t) > 3 {
+		e.op(opMARK)
+	}
+	for _, it := range t {
+		if err := e.Value(it); err != nil {
+			return err
+		}
+	}
+	if len(t) > 3 {
+		e.op(opTUPLE)
+	} else {
+		e.op(opTUPLE1 + byte(len(t)-1))
+	}
+	return nil
+}
+
+// list writes a list; l is the *List to memoize, or nil for a Go slice.
+func (e *Encoder) list(l *List, items []any) error {
+	e.op(opEMPTY_LIST)
+	if l != nil {
+		e.Memoize(l)
+	} else {
+		e.Memoize(nil)
+	}
+	return e.appends(items)
+}
+
+func (e *Encoder) appends(items []any) error {
+	for start := 0; start < len(items); start += batchSize {
+		batch := items[start:min(start+batchSize, len(items))]
+		if len(batch) == 1 {
+			if err := e.Value(batch[0]); err != nil {
+				return err
+			}
+			e.op(opAPPEND)
+			continue
+		}
+		e.op(opMARK)
+		for _, it := range batch {
+			if err := e.Value(it); err != nil {
+				return err
+			}
+		}
+		e.op(opAPPENDS)
+	}
+	return nil
+}
+
+func (e *Encoder) dict(d *Dict) error {
+	if e.memoized(d) {
+		return nil
+	}
+	if d.Class != (Global{}) {
+		if err := e.Reduce(d.Class, Tuple{}); err != nil {
+			return err
+		}
+	} else {
+		e.op(opEMPTY_DICT)
+	}
+	e.Memoize(d)
+	return e.setitems(d.Items())
+}
+
+func (e *Encoder) dictItems(d *Dict, memo bool) error {
+	e.op(opEMPTY_DICT)
+	e.Memoize(nil)
+	return e.setitems(d.Items())
+}
+
+func (e *Encoder) setitems(items []DictItem) error {
+	for start := 0; start < len(items); start += batchSize {
+		batch := items[start:min(start+batchSize, len(items))]
+		if len(batch) > 1 {
+			e.op(opMARK)
+		}
+		for _, it := range batch {
+			if err := e.Value(it.Key); err != nil {
+				return err
+			}
+			if err := e.Value(it.Value); err != nil {
+				return err
+			}
+		}
+		if len(batch) > 1 {
+			e.op(opSETITEMS)
+		} else {
+			e.op(opSETITEM)
+		}
+	}
+	return nil
+}
+
+func (e *Encoder) set(s *Set) error {
+	if e.memoized(s) {
+		return nil
+	}
+	items := s.Items()
+	if e.cfg.proto < 4 {
+		name := "set"
+		if s.Frozen {
+			name = "frozenset"
+		}
+		if err := e.Reduce(Global{"builtins", name}, Tuple{items}); err != nil {
+			return err
+		}
+		e.Memoize(s)
+		return nil
+	}
+	if s.Frozen {
+		e.op(opMARK)
+		for _, it := range items {
+			if err := e.Value(it); err != nil {
+				return err
+			}
+		}
+		e.op(opFROZENSET)
+		e.Memoize(s)
+		return nil
+	}
+	e.op(opEMPTY_SET)
+	e.Memoize(s)
+	for start := 0; start < len(items); start += batchSize {
+		e.op(opMARK)
+		for _, it := range items[start:min(start+batchSize, len(items))] {
+			if err := e.Value(it); err != nil {
+				return err
+			}
+		}
+		e.op(opADDITEMS)
+	}
+	return nil
+}
+
+func (e *Encoder) object(o *Object) error {
+	if e.memoized(o) {
+		return nil
+	}
+	var err error
+	switch o.Construct {
+	case Reduce:
+		err = e.Reduce(o.Class, o.Args)
+	case NewObj:
+		err = e.NewObj(o.Class, o.Args)
+	case NewObjEx:
+		kw := o.Kwargs
+		if kw == nil {
+			kw = &Dict{}
+		}
+		if e.cfg.proto >= 4 {
+			if err = e.Global(o.Class); err == nil {
+				if err = e.Value(o.Args); err == nil {
+					if err = e.Value(kw); err == nil {
+						e.op(opNEWOBJ_EX)
+					}
+				}
+			}
+		} else {
+			err = e.Reduce(Global{"copyreg", "__newobj_ex__"}, Tuple{o.Class, o.Args, kw})
+		}
+	case Reconstructor:
+		args := append(Tuple{o.Class}, o.Args...)
+		err = e.Reduce(Global{"copyreg", "_reconstructor"}, args)
+	default:
+		err = fmt.Errorf("pickle: object of %s has unknown construct %d", o.Class, o.Construct)
+	}
+	if err != nil {
+		return err
+	}
+	e.Memoize(o)
+	if len(o.ListItems) > 0 {
+		if err := e.appends(o.ListItems); err != nil {
+			return err
+		}
+	}
+	if len(o.DictItems) > 0 {
+		if err := e.setitems(o.DictItems); err != nil {
+			return err
+		}
+	}
+	if o.HasState {
+		return e.Build(o.State)
+	}
+	return nil
+}
+
+func (e *Encoder) reflectValue(rv reflect.Value) error {
+	switch rv.Kind() {
+	case reflect.Invalid:
+		e.op(opNONE)
+		return nil
+	case reflect.Pointer, reflect.Interface:
+		if rv.IsNil() {
+			e.op(opNONE)
+			return nil
+		}
+		return e.Value(rv.Elem().Interface())
+	case reflect.Bool:
+		return e.Value(rv.Bool())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		e.int(rv.Int())
+		return nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		e.bigOrInt(new(big.Int).SetUint64(rv.Uint()))
+		return nil
+	case reflect.Float32, reflect.Float64:
+		e.float(rv.Float())
+		return nil
+	case reflect.Complex64, reflect.Complex128:
+		return e.Value(rv.Complex())
+	case reflect.String:
+		return e.text(rv.String())
+	case reflect.Slice:
+		if rv.IsNil() {
+			e.op(opNONE)
+			return nil
+		}
+		if rv.Type().Elem().Kind() == reflect.Uint8 {
+			return e.bytes(rv.Bytes())
+		}
+		fallthrough
+	case reflect.Array:
+		items := make([]any, rv.Len())
+		for i := range items {
+			items[i] = rv.Index(i).Interface()
+		}
+		return e.list(nil, items)
+	case reflect.Map:
+		if rv.IsNil() {
+			e.op(opNONE)
+			return nil
+		}
+		d := &Dict{}
+		keys := rv.MapKeys()
+		sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i].Interface()) < fmt.Sprint(keys[j].Interface()) })
+		for _, k := range keys {
+			if err := d.Set(k.Interface(), rv.MapIndex(k).Interface()); err != nil {
+				return fmt.Errorf("pickle: map key: %w", err)
+			}
+		}
+		return e.dictItems(d, false)
+	case reflect.Struct:
+		d := &Dict{}
+		t := rv.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name := f.Name
+			if tag, ok := f.Tag.Lookup(e.cfg.structTag); ok {
+				tag, _, _ = strings.Cut(tag, ",")
+				if tag == "-" {
+					continue
+				}
+				if tag != "" {
+					name = tag
+				}
+			}
+			d.t.put(name, rv.Field(i).Interface())
+		}
+		return e.dictItems(d, false)
+	}
+	return fmt.Errorf("pickle: cannot encode a Go %s: %w", rv.Type(), ErrUnsupported)
+}

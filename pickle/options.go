@@ -1,0 +1,151 @@
+package pickle
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/jlstore/jlstore/internal/sysmem"
+)
+
+// Py2Strings says how Python 2 str values (STRING, BINSTRING,
+// SHORT_BINSTRING) decode.
+type Py2Strings uint8
+
+const (
+	// Py2Bytes decodes them as []byte, which loses nothing (the default).
+	Py2Bytes Py2Strings = iota
+	// Py2Latin1 decodes them as text, one code point per byte, as Python's
+	// pickle.load(encoding='latin1') does.
+	Py2Latin1
+	// Py2ASCII decodes them as text and fails on bytes above 127, as
+	// Python 3's pickle.load does by default.
+	Py2ASCII
+)
+
+// Default limits of a Decoder.
+const (
+	// DefaultMaxDepth bounds the values held open at once (the stack plus
+	// the marks), which bounds the nesting depth.
+	DefaultMaxDepth = 1 << 20
+	// DefaultMaxMemo bounds the number of memo entries.
+	DefaultMaxMemo = 1 << 26
+)
+
+type decodeConfig struct {
+	registry       *Registry
+	strict         bool
+	maxDepth       int
+	maxMemo        int
+	maxBytes       int64
+	py2            Py2Strings
+	buffers        [][]byte
+	persistentLoad func(pid any) (any, error)
+	ext            map[int32]Global
+}
+
+// A DecodeOption configures a Decoder. Options check their values: a bad one
+// makes NewDecoder's Decode fail.
+type DecodeOption func(*decodeConfig) error
+
+func defaultDecodeConfig() decodeConfig {
+	return decodeConfig{
+		maxDepth: DefaultMaxDepth,
+		maxMemo:  DefaultMaxMemo,
+	}
+}
+
+// WithRegistry makes the decoder resolve globals through r. The default
+// is a fresh [NewRegistry], which knows the builtins only.
+func WithRegistry(r *Registry) DecodeOption {
+	return func(c *decodeConfig) error {
+		if r == nil {
+			return errors.New("pickle: nil registry")
+		}
+		c.registry = r
+		return nil
+	}
+}
+
+// Strict makes a global that is neither registered nor allowed an error
+// wrapping ErrUnsafe that names it, rather than an inert object.
+func Strict(on bool) DecodeOption {
+	return func(c *decodeConfig) error { c.strict = on; return nil }
+}
+
+// MaxDepth bounds the stack plus the marks (default DefaultMaxDepth).
+func MaxDepth(n int) DecodeOption {
+	return func(c *decodeConfig) error {
+		if n < 1 {
+			return fmt.Errorf("pickle: MaxDepth %d < 1", n)
+		}
+		c.maxDepth = n
+		return nil
+	}
+}
+
+// MaxMemo bounds the number of memo entries (default DefaultMaxMemo).
+func MaxMemo(n int) DecodeOption {
+	return func(c *decodeConfig) error {
+		if n < 1 {
+			return fmt.Errorf("pickle: MaxMemo %d < 1", n)
+		}
+		c.maxMemo = n
+		return nil
+	}
+}
+
+// MaxBytes bounds the bytes that length fields (strings, bytes, big ints,
+// frames) and registered constructors may claim, in total. The default is
+// what the process can really get: the smaller of MemAvailable and the
+// headroom under RLIMIT_AS and RLIMIT_DATA.
+func MaxBytes(n int64) DecodeOption {
+	return func(c *decodeConfig) error {
+		if n < 1 {
+			return fmt.Errorf("pickle: MaxBytes %d < 1", n)
+		}
+		c.maxBytes = n
+		return nil
+	}
+}
+
+// WithPy2Strings sets how Python 2 str values decode (default Py2Bytes).
+func WithPy2Strings(m Py2Strings) DecodeOption {
+	return func(c *decodeConfig) error {
+		if m > Py2ASCII {
+			return fmt.Errorf("pickle: bad Py2Strings %d", m)
+		}
+		c.py2 = m
+		return nil
+	}
+}
+
+// Buffers supplies the out-of-band buffers that NEXT_BUFFER takes, in
+// order (protocol 5's buffer_callback on the writing side). They are not
+// copied.
+func Buffers(bufs ...[]byte) DecodeOption {
+	return func(c *decodeConfig) error { c.buffers = bufs; return nil }
+}
+
+// PersistentLoad sets the hook that resolves PERSID and BINPERSID. Without
+// it those opcodes fail with ErrUnsupported.
+func PersistentLoad(f func(pid any) (any, error)) DecodeOption {
+	return func(c *decodeConfig) error { c.persistentLoad = f; return nil }
+}
+
+// Extensions maps the codes of EXT1, EXT2 and EXT4 to globals (Python's
+// copyreg extension registry). Without a mapping those opcodes fail.
+func Extensions(m map[int32]Global) DecodeOption {
+	return func(c *decodeConfig) error { c.ext = m; return nil }
+}
+
+func (c *decodeConfig) finish() {
+	if c.registry == nil {
+		c.registry = builtinRegistry()
+	}
+	if c.maxBytes == 0 {
+		c.maxBytes = sysmem.Available()
+	}
+}
+
+var builtinRegistry = sync.OnceValue(NewRegistry)

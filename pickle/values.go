@@ -1,0 +1,404 @@
+package pickle
+
+import (
+	"fmt"
+	"iter"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+)
+
+// Tuple is a Python tuple. It is immutable in Python, so it is a plain slice.
+type Tuple []any
+
+// ByteArray is a Python bytearray.
+type ByteArray []byte
+
+// List is a Python list. It is a pointer type so that shared references
+// stay shared and a list can contain itself.
+type List struct {
+	Items []any
+}
+
+// NewList returns a list holding items.
+func NewList(items ...any) *List { return &List{Items: items} }
+
+// Len returns the number of items.
+func (l *List) Len() int { return len(l.Items) }
+
+// Global names a Python global: a class or a function in a module.
+type Global struct {
+	Module string
+	Name   string
+}
+
+func (g Global) String() string { return g.Module + "." + g.Name }
+
+// Construct tells how an inert [Object] was made in the pickle, so that the
+// encoder can write it back the same way.
+type Construct uint8
+
+const (
+	// Reduce is cls(*args), written with REDUCE (also INST and OBJ).
+	Reduce Construct = iota
+	// NewObj is cls.__new__(cls, *args), written with NEWOBJ.
+	NewObj
+	// NewObjEx is cls.__new__(cls, *args, **kwargs), written with NEWOBJ_EX.
+	NewObjEx
+	// Reconstructor is copyreg._reconstructor(cls, base, state), the
+	// protocol 0 and 1 form of an instance.
+	Reconstructor
+)
+
+func (c Construct) String() string {
+	switch c {
+	case Reduce:
+		return "REDUCE"
+	case NewObj:
+		return "NEWOBJ"
+	case NewObjEx:
+		return "NEWOBJ_EX"
+	case Reconstructor:
+		return "_reconstructor"
+	}
+	return "Construct(" + strconv.Itoa(int(c)) + ")"
+}
+
+// Object is an inert Python object: an instance of a class that no
+// constructor was registered for, or the result of calling such a global.
+// Nothing is ever executed to make one. It keeps everything the pickle said
+// about it, so that it can be written back unchanged.
+type Object struct {
+	// Class is the global that was called or instantiated.
+	Class Global
+	// Construct says how.
+	Construct Construct
+	// Args are the positional arguments (for Reconstructor: base, state).
+	Args Tuple
+	// Kwargs are keyword arguments (NewObjEx only), or nil.
+	Kwargs *Dict
+	// State is what BUILD set (usually a *Dict of attributes, or a
+	// Tuple (dict, slots)); valid when HasState.
+	State    any
+	HasState bool
+	// ListItems were appended with APPEND or APPENDS.
+	ListItems []any
+	// DictItems were set with SETITEMS or SETITEM.
+	DictItems []DictItem
+}
+
+// Attr returns the attribute name from the object's state: the state dict,
+// or the slots dict of a (dict, slots) state.
+func (o *Object) Attr(name string) (any, bool) {
+	switch s := o.State.(type) {
+	case *Dict:
+		return s.Get(name)
+	case Tuple:
+		for _, part := range s {
+			if d, ok := part.(*Dict); ok {
+				if v, ok := d.Get(name); ok {
+					return v, true
+				}
+			}
+		}
+	}
+	return nil, false
+}
+
+// StateDict returns the attribute dict of the object's state, or nil.
+func (o *Object) StateDict() *Dict {
+	switch s := o.State.(type) {
+	case *Dict:
+		return s
+	case Tuple:
+		if len(s) == 2 {
+			if d, ok := s[0].(*Dict); ok {
+				return d
+			}
+		}
+	}
+	return nil
+}
+
+// DictItem is one key and value of a [Dict].
+type DictItem struct {
+	Key   any
+	Value any
+}
+
+// table is an insertion-ordered hash table keyed by Python hash
+// semantics. Dict and Set share it.
+type table struct {
+	keys []any
+	vals []any
+	norm []any       // normalized keys, parallel to keys
+	idx  map[any]int // built once the table grows past smallTable
+}
+
+const smallTable = 8
+
+func (t *table) find(nk any) int {
+	if t.idx != nil {
+		if i, ok := t.idx[nk]; ok {
+			return i
+		}
+		return -1
+	}
+	for i, k := range t.norm {
+		if k == nk {
+			return i
+		}
+	}
+	return -1
+}
+
+func (t *table) put(k, v any) error {
+	nk, err := hashKey(k)
+	if err != nil {
+		return err
+	}
+	if i := t.find(nk); i >= 0 {
+		t.vals[i] = v
+		return nil
+	}
+	t.keys = append(t.keys, k)
+	t.vals = append(t.vals, v)
+	t.norm = append(t.norm, nk)
+	if t.idx != nil {
+		t.idx[nk] = len(t.keys) - 1
+	} else if len(t.keys) > smallTable {
+		t.idx = make(map[any]int, len(t.keys)*2)
+		for i, k := range t.norm {
+			t.idx[k] = i
+		}
+	}
+	return nil
+}
+
+func (t *table) get(k any) (any, bool) {
+	nk, err := hashKey(k)
+	if err != nil {
+		return nil, false
+	}
+	if i := t.find(nk); i >= 0 {
+		return t.vals[i], true
+	}
+	return nil, false
+}
+
+// Dict is a Python dict. It keeps insertion order and accepts any hashable
+// key: str, int, float, bool, None, bytes, tuples of hashables, frozensets
+// and objects (hashed by identity). As in Python, 1, 1.0 and True are the
+// same key.
+type Dict struct {
+	// Class is the dict's class when it is not a plain dict, for example
+	// collections.OrderedDict. The zero Global means dict.
+	Class Global
+	t     table
+}
+
+// NewDict returns an empty dict.
+func NewDict() *Dict { return &Dict{} }
+
+// Len returns the number of items.
+func (d *Dict) Len() int { return len(d.t.keys) }
+
+// Set sets d[k] = v. It fails when k is not hashable.
+func (d *Dict) Set(k, v any) error { return d.t.put(k, v) }
+
+// Get returns d[k].
+func (d *Dict) Get(k any) (any, bool) { return d.t.get(k) }
+
+// Keys returns the keys in insertion order. The slice is shared: do not
+// modify it.
+func (d *Dict) Keys() []any { return d.t.keys }
+
+// Values returns the values in insertion order. The slice is shared.
+func (d *Dict) Values() []any { return d.t.vals }
+
+// All iterates over the items in insertion order.
+func (d *Dict) All() iter.Seq2[any, any] {
+	return func(yield func(any, any) bool) {
+		for i, k := range d.t.keys {
+			if !yield(k, d.t.vals[i]) {
+				return
+			}
+		}
+	}
+}
+
+// Items returns a copy of the items in insertion order.
+func (d *Dict) Items() []DictItem {
+	out := make([]DictItem, len(d.t.keys))
+	for i, k := range d.t.keys {
+		out[i] = DictItem{k, d.t.vals[i]}
+	}
+	return out
+}
+
+// Set is a Python set, or a frozenset when Frozen is true.
+type Set struct {
+	Frozen bool
+	t      table
+}
+
+// NewSet returns a set of items. It fails when an item is not hashable.
+func NewSet(items ...any) (*Set, error) {
+	s := &Set{}
+	for _, it := range items {
+		if err := s.Add(it); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Add adds v to the set.
+func (s *Set) Add(v any) error { return s.t.put(v, nil) }
+
+// Has reports whether v is in the set.
+func (s *Set) Has(v any) bool { _, ok := s.t.get(v); return ok }
+
+// Len returns the number of items.
+func (s *Set) Len() int { return len(s.t.keys) }
+
+// Items returns the items in insertion order. The slice is shared.
+func (s *Set) Items() []any { return s.t.keys }
+
+// unhashableError reports a value that Python would refuse as a dict key.
+type unhashableError struct{ v any }
+
+func (e unhashableError) Error() string {
+	return fmt.Sprintf("unhashable type: %s", TypeName(e.v))
+}
+
+// compositeKey is the normalized key of a tuple, bytes, frozenset and the
+// like: a type tag and a canonical encoding.
+type compositeKey struct {
+	tag byte
+	s   string
+}
+
+// hashKey maps a hashable value to a comparable Go value such that two
+// values are equal as Python dict keys exactly when their keys are ==.
+func hashKey(v any) (any, error) {
+	switch x := v.(type) {
+	case string, int64:
+		return v, nil
+	case nil:
+		return compositeKey{tag: 'N'}, nil
+	case bool:
+		if x {
+			return int64(1), nil
+		}
+		return int64(0), nil
+	case int:
+		return int64(x), nil
+	case *big.Int:
+		if x.IsInt64() {
+			return x.Int64(), nil
+		}
+		return compositeKey{'I', x.String()}, nil
+	case float64:
+		return floatKey(x), nil
+	case complex128:
+		if imag(x) == 0 {
+			return floatKey(real(x)), nil
+		}
+		return compositeKey{'c', strconv.FormatFloat(real(x), 'g', -1, 64) + "," + strconv.FormatFloat(imag(x), 'g', -1, 64)}, nil
+	case []byte:
+		return compositeKey{'b', string(x)}, nil
+	case Global:
+		return x, nil
+	case Tuple:
+		var sb strings.Builder
+		for _, e := range x {
+			k, err := hashKey(e)
+			if err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(&sb, "%T:%v;", k, k)
+		}
+		return compositeKey{'t', sb.String()}, nil
+	case *Set:
+		if !x.Frozen {
+			return nil, unhashableError{v}
+		}
+		parts := make([]string, 0, x.Len())
+		for _, k := range x.t.norm {
+			parts = append(parts, fmt.Sprintf("%T:%v", k, k))
+		}
+		sortStrings(parts)
+		return compositeKey{'f', strings.Join(parts, ";")}, nil
+	case *List, *Dict, ByteArray:
+		return nil, unhashableError{v}
+	}
+	// Objects and anything else are hashed by identity when they are
+	// pointers, and by value when comparable.
+	return identityKey{v}, nil
+}
+
+type identityKey struct{ v any }
+
+func floatKey(f float64) any {
+	if f == math.Trunc(f) && !math.IsInf(f, 0) {
+		if f >= -(1<<63) && f < (1<<63) {
+			return int64(f)
+		}
+		b, _ := big.NewFloat(f).Int(nil)
+		return compositeKey{'I', b.String()}
+	}
+	return f
+}
+
+func sortStrings(s []string) {
+	// insertion sort: frozensets used as keys are small
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+// TypeName returns the Python type name of a value of the model, such as
+// "int", "list" or "sklearn.linear_model._base.LinearRegression".
+func TypeName(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "NoneType"
+	case bool:
+		return "bool"
+	case int64, int, *big.Int:
+		return "int"
+	case float64:
+		return "float"
+	case complex128:
+		return "complex"
+	case string:
+		return "str"
+	case []byte:
+		return "bytes"
+	case ByteArray:
+		return "bytearray"
+	case Tuple:
+		return "tuple"
+	case *List:
+		return "list"
+	case *Dict:
+		if x.Class != (Global{}) {
+			return x.Class.String()
+		}
+		return "dict"
+	case *Set:
+		if x.Frozen {
+			return "frozenset"
+		}
+		return "set"
+	case Global:
+		return "type"
+	case *Object:
+		return x.Class.String()
+	}
+	return fmt.Sprintf("%T", v)
+}
