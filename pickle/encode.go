@@ -65,8 +65,8 @@ func StructTag(name string) EncodeOption {
 	}
 }
 
-// Hook lets the caller write values the encoder does not know, before it
-// falls back to reflection. The hook returns true when it wrote v (leaving
+// Hook lets the caller write values that are not of the value model
+// (Picklers included) before the encoder's own handling. The hook returns true when it wrote v (leaving
 // one value on the stack, as a Pickler does).
 func Hook(f func(e *Encoder, v any) (bool, error)) EncodeOption {
 	return func(c *encodeConfig) error { c.hook = f; return nil }
@@ -427,24 +427,27 @@ func (e *Encoder) Value(v any) error {
 			return nil
 		}
 		return e.object(x)
-	case Pickler:
-		rv := reflect.ValueOf(v)
-		if rv.Kind() == reflect.Pointer {
-			if rv.IsNil() {
-				e.op(opNONE)
-				return nil
-			}
-			if e.memoized(v) {
-				return nil
-			}
-		}
-		return x.PickleTo(e)
 	default:
+		// The hook comes first, so that a caller can write a Pickler in
+		// another form (joblib writes numpy arrays as its wrapper).
 		if e.cfg.hook != nil {
 			ok, err := e.cfg.hook(e, v)
 			if ok || err != nil {
 				return err
 			}
+		}
+		if p, ok := v.(Pickler); ok {
+			rv := reflect.ValueOf(v)
+			if rv.Kind() == reflect.Pointer {
+				if rv.IsNil() {
+					e.op(opNONE)
+					return nil
+				}
+				if e.memoized(v) {
+					return nil
+				}
+			}
+			return p.PickleTo(e)
 		}
 		return e.reflectValue(reflect.ValueOf(v))
 	}
