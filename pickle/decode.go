@@ -355,6 +355,16 @@ func (d *Decoder) call(callable any, args Tuple) (any, error) {
 	return &Object{Class: g, Construct: Reduce, Args: args}, nil
 }
 
+// instantiate makes an instance for INST and OBJ. As Python's
+// _instantiate does for a class, no arguments means cls.__new__(cls)
+// (NEWOBJ, without __init__), and arguments mean cls(*args) (REDUCE).
+func (d *Decoder) instantiate(cls any, args Tuple) (any, error) {
+	if len(args) == 0 {
+		return d.newInstance(cls, args, nil, NewObj)
+	}
+	return d.call(cls, args)
+}
+
 func (d *Decoder) run() (any, error) {
 	s := d.s
 	for {
@@ -796,7 +806,7 @@ func (d *Decoder) run() (any, error) {
 						var items []any
 						if items, err = d.popMark(); err == nil {
 							var v any
-							if v, err = d.call(g, append(Tuple{}, items...)); err == nil {
+							if v, err = d.instantiate(g, append(Tuple{}, items...)); err == nil {
 								err = d.push(v)
 							}
 						}
@@ -810,7 +820,7 @@ func (d *Decoder) run() (any, error) {
 					return nil, d.Errorf(ErrCorrupt, "OBJ without a class")
 				}
 				var v any
-				if v, err = d.call(items[0], append(Tuple{}, items[1:]...)); err == nil {
+				if v, err = d.instantiate(items[0], append(Tuple{}, items[1:]...)); err == nil {
 					err = d.push(v)
 				}
 			}
