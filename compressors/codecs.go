@@ -324,15 +324,17 @@ func lz4Level(level int) lz4.CompressionLevel {
 	return lz4.CompressionLevel(1 << (8 + level))
 }
 
-// newLZ4Writer writes one frame of independent 4 MiB blocks with a
-// content checksum and no content size.
+// newLZ4Writer writes one frame of independent 256 KiB blocks with a
+// content checksum and no content size. LZ4 matches reach back 64 KiB at
+// most, so larger blocks gain little ratio and cost every reader a larger
+// buffer.
 func newLZ4Writer(w io.Writer, level int) (io.WriteCloser, error) {
 	level, err := checkLevel(LZ4, level)
 	if err != nil {
 		return nil, err
 	}
 	zw := lz4.NewWriter(w)
-	if err := zw.Apply(lz4.CompressionLevelOption(lz4Level(level)), lz4.ChecksumOption(true), lz4.BlockSizeOption(lz4.Block4Mb)); err != nil {
+	if err := zw.Apply(lz4.CompressionLevelOption(lz4Level(level)), lz4.ChecksumOption(true), lz4.BlockSizeOption(lz4.Block256Kb)); err != nil {
 		return nil, err
 	}
 	return zw, nil

@@ -186,3 +186,11 @@ func Detect(r *bufio.Reader) (c Codec, ok bool, err error) {
 	}
 	return c, ok, nil
 }
+
+// unregister removes a codec; tests use it to clean up.
+func unregister(name string) {
+	registry.Lock()
+	defer registry.Unlock()
+	delete(registry.byName, name)
+	registry.order = slices.DeleteFunc(registry.order, func(n string) bool { return n == name })
+}
