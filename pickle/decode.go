@@ -36,20 +36,21 @@ var memoHole any = memoHoleT{}
 // resolve through a [Registry] to registered Go constructors, or become inert
 // [Object] values.
 type Decoder struct {
-	s        *Stream
-	cfg      decodeConfig
-	cfgErr   error
-	stack    []any
-	marks    []int
-	memo     []any
-	memoMap  map[int64]any
-	memoN    int
-	used     int64 // bytes claimed against cfg.maxBytes
-	opStart  int64
-	op       byte
-	proto    int
-	bufIndex int
-	nested   int
+	s         *Stream
+	cfg       decodeConfig
+	cfgErr    error
+	stack     []any
+	marks     []int
+	memo      []any
+	memoMap   map[int64]any
+	memoN     int
+	memoHoles int
+	used      int64 // bytes claimed against cfg.maxBytes
+	opStart   int64
+	op        byte
+	proto     int
+	bufIndex  int
+	nested    int
 }
 
 // NewDecoder returns a decoder reading from r. When r is a *[Stream], the
@@ -132,6 +133,7 @@ func (d *Decoder) Decode() (v any, err error) {
 	d.memo = d.memo[:0]
 	d.memoMap = nil
 	d.memoN = 0
+	d.memoHoles = 0
 	d.proto = 0
 	d.op = 0
 	d.opStart = d.s.Offset()
@@ -213,17 +215,31 @@ func (d *Decoder) memoPut(idx int64, v any) error {
 	}
 	if idx < int64(len(d.memo)) {
 		if d.memo[idx] == memoHole {
-			d.memoN++
+			d.memoHoles--
+			// The index may have gone to the map before the slice
+			// grew past it: move it, counting it once.
+			if _, ok := d.memoMap[idx]; ok {
+				delete(d.memoMap, idx)
+			} else {
+				d.memoN++
+			}
 		}
 		d.memo[idx] = v
 		return d.memoLimit()
 	}
-	if idx < int64(len(d.memo))+1024 {
+	// Grow the slice over a gap only while holes stay few next to the
+	// entries, so that sparse indexes cannot make memory out of nothing.
+	if gap := idx - int64(len(d.memo)); gap < 1024 && int64(d.memoHoles)+gap <= int64(d.memoN)+64 {
 		for int64(len(d.memo)) < idx {
 			d.memo = append(d.memo, memoHole)
 		}
+		d.memoHoles += int(gap)
 		d.memo = append(d.memo, v)
-		d.memoN++
+		if _, ok := d.memoMap[idx]; ok {
+			delete(d.memoMap, idx)
+		} else {
+			d.memoN++
+		}
 		return d.memoLimit()
 	}
 	if d.memoMap == nil {
@@ -247,7 +263,8 @@ func (d *Decoder) memoGet(idx int64) error {
 	var v any = memoHole
 	if idx >= 0 && idx < int64(len(d.memo)) {
 		v = d.memo[idx]
-	} else if d.memoMap != nil {
+	}
+	if v == memoHole && d.memoMap != nil {
 		if x, ok := d.memoMap[idx]; ok {
 			v = x
 		}
@@ -311,13 +328,22 @@ func (d *Decoder) readText(n int64) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return string(b), nil
+		return d.text(string(b))
 	}
 	b, err := d.readData(n)
 	if err != nil {
 		return "", err
 	}
-	return string(b), nil
+	return d.text(string(b))
+}
+
+// text checks that s is UTF-8 as Python's 'surrogatepass' decoder reads
+// it, as Python's unpickler does.
+func (d *Decoder) text(s string) (string, error) {
+	if !validText(s) {
+		return "", d.Errorf(ErrCorrupt, "str is not UTF-8")
+	}
+	return s, nil
 }
 
 func (d *Decoder) py2String(b []byte) (any, error) {

@@ -262,17 +262,23 @@ func (e *Encoder) Global(g Global) error {
 		e.getMemo(idx)
 		return nil
 	}
+	// Python reads the Python 2 names of renamed modules only below
+	// protocol 3 (fix_imports), and writes them there: do the same.
+	mod := g.Module
+	if e.cfg.proto < 3 {
+		if m, ok := py3to2Modules[mod]; ok {
+			mod = m
+		}
+	} else if m, ok := py2Modules[mod]; ok {
+		mod = m
+	}
 	if e.cfg.proto >= 4 {
-		e.str(g.Module)
+		e.str(mod)
 		e.Memoize(nil)
 		e.str(g.Name)
 		e.Memoize(nil)
 		e.op(opSTACK_GLOBAL)
 	} else {
-		mod := g.Module
-		if m, ok := py3to2Modules[mod]; ok && e.cfg.proto < 3 {
-			mod = m
-		}
 		if strings.ContainsRune(mod, '\n') || strings.ContainsRune(g.Name, '\n') {
 			return fmt.Errorf("pickle: global %q has a newline", g)
 		}

@@ -555,3 +555,68 @@ func TestReadError(t *testing.T) {
 		}
 	}
 }
+
+// TestSparseMemo checks that memo indexes far apart cost memory in
+// proportion to the entries, not to the indexes.
+func TestSparseMemo(t *testing.T) {
+	b := []byte{opPROTO, 2, opNONE}
+	const n = 10000
+	for i := range n {
+		b = append(b, opLONG_BINPUT)
+		b = binary.LittleEndian.AppendUint32(b, uint32(i*1023))
+	}
+	for _, i := range []int{0, 1, n / 2, n - 1} {
+		b = append(b, opLONG_BINGET)
+		b = binary.LittleEndian.AppendUint32(b, uint32(i*1023))
+		b = append(b, opPOP)
+	}
+	b = append(b, opSTOP)
+	var err error
+	got := allocated(func() { _, err = NewDecoderBytes(b).Decode() })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got > 8<<20 {
+		t.Errorf("%d memo entries took %d bytes", n, got)
+	}
+}
+
+// TestText checks the UTF-8 rules of str: Python's 'surrogatepass'.
+func TestText(t *testing.T) {
+	tests := []struct {
+		raw  string
+		want any
+	}{
+		{"abc", "abc"},
+		{"\xed\xa0\x80", "\xed\xa0\x80"}, // lone surrogate U+D800
+		{"\xed\xbf\xbfz", "\xed\xbf\xbfz"},
+		{"\xff", nil},
+		{"a\xc3", nil},
+		{"\xc0\x80", nil}, // overlong
+		{"\xf4\x90\x80\x80", nil},
+	}
+	for _, tt := range tests {
+		for _, op := range []byte{opSHORT_BINUNICODE, opBINUNICODE, opBINUNICODE8} {
+			b := []byte{opPROTO, 4, op}
+			switch op {
+			case opSHORT_BINUNICODE:
+				b = append(b, byte(len(tt.raw)))
+			case opBINUNICODE:
+				b = binary.LittleEndian.AppendUint32(b, uint32(len(tt.raw)))
+			default:
+				b = binary.LittleEndian.AppendUint64(b, uint64(len(tt.raw)))
+			}
+			b = append(append(b, tt.raw...), opSTOP)
+			v, err := NewDecoderBytes(b).Decode()
+			if tt.want == nil {
+				if !errors.Is(err, ErrCorrupt) {
+					t.Errorf("%s %q: got %q, %v; want ErrCorrupt", OpName(op), tt.raw, v, err)
+				}
+				continue
+			}
+			if err != nil || v != tt.want {
+				t.Errorf("%s %q: got %q, %v", OpName(op), tt.raw, v, err)
+			}
+		}
+	}
+}

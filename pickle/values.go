@@ -1,12 +1,13 @@
 package pickle
 
 import (
+	"encoding/binary"
 	"fmt"
 	"iter"
 	"math"
 	"math/big"
+	"reflect"
 	"strconv"
-	"strings"
 )
 
 // Tuple is a Python tuple. It is immutable in Python, so it is a plain slice.
@@ -312,34 +313,70 @@ func hashKey(v any) (any, error) {
 	case Global:
 		return x, nil
 	case Tuple:
-		var sb strings.Builder
+		var b []byte
 		for _, e := range x {
 			k, err := hashKey(e)
 			if err != nil {
 				return nil, err
 			}
-			fmt.Fprintf(&sb, "%T:%v;", k, k)
+			b = appendKey(b, k)
 		}
-		return compositeKey{'t', sb.String()}, nil
+		return compositeKey{'t', string(b)}, nil
 	case *Set:
 		if !x.Frozen {
 			return nil, unhashableError{v}
 		}
 		parts := make([]string, 0, x.Len())
 		for _, k := range x.t.norm {
-			parts = append(parts, fmt.Sprintf("%T:%v", k, k))
+			parts = append(parts, string(appendKey(nil, k)))
 		}
 		sortStrings(parts)
-		return compositeKey{'f', strings.Join(parts, ";")}, nil
+		var b []byte
+		for _, p := range parts {
+			b = append(b, p...)
+		}
+		return compositeKey{'f', string(b)}, nil
 	case *List, *Dict, ByteArray:
 		return nil, unhashableError{v}
 	}
 	// Objects and anything else are hashed by identity when they are
 	// pointers, and by value when comparable.
+	if !reflect.ValueOf(v).Comparable() {
+		return nil, unhashableError{v}
+	}
 	return identityKey{v}, nil
 }
 
 type identityKey struct{ v any }
+
+// appendKey appends an unambiguous encoding of the normalized key k: a
+// type tag, then the content with its length, so that no two different
+// keys of a tuple or frozenset encode alike.
+func appendKey(b []byte, k any) []byte {
+	str := func(b []byte, tag byte, s string) []byte {
+		b = append(b, tag)
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		return append(b, s...)
+	}
+	switch x := k.(type) {
+	case string:
+		return str(b, 's', x)
+	case int64:
+		return binary.AppendVarint(append(b, 'i'), x)
+	case float64:
+		return binary.LittleEndian.AppendUint64(append(b, 'f'), math.Float64bits(x))
+	case compositeKey:
+		return str(append(b, 'c'), x.tag, x.s)
+	case Global:
+		return str(str(b, 'g', x.Module), 'g', x.Name)
+	case identityKey:
+		if rv := reflect.ValueOf(x.v); rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Map || rv.Kind() == reflect.Chan || rv.Kind() == reflect.Func || rv.Kind() == reflect.UnsafePointer {
+			return binary.AppendUvarint(append(b, 'p'), uint64(rv.Pointer()))
+		}
+		return str(b, 'v', fmt.Sprintf("%T:%#v", x.v, x.v))
+	}
+	return str(b, '?', fmt.Sprintf("%T:%#v", k, k))
+}
 
 func floatKey(f float64) any {
 	if f == math.Trunc(f) && !math.IsInf(f, 0) {
