@@ -373,7 +373,13 @@ func (d *Decoder) resolveGlobal(module, name string) (any, error) {
 func (d *Decoder) call(callable any, args Tuple) (any, error) {
 	g, ok := callable.(Global)
 	if !ok {
-		return nil, d.Errorf(ErrUnsupported, "cannot call a %s", TypeName(callable))
+		switch callable.(type) {
+		case nil, bool, int64, *big.Int, float64, complex128, string, []byte, ByteArray, Tuple, *List, *Dict, *Set:
+			return nil, d.Errorf(ErrCorrupt, "cannot call a %s", TypeName(callable))
+		}
+		// An object the pickle built (functools.partial, a bound
+		// method...): record the call.
+		return &Object{Callee: callable, Construct: Reduce, Args: args}, nil
 	}
 	if c, ok := d.cfg.registry.Lookup(g); ok && c.Call != nil {
 		return c.Call(d, args)

@@ -794,6 +794,14 @@ func (e *Encoder) object(o *Object) error {
 	var err error
 	switch o.Construct {
 	case Reduce:
+		if o.Callee != nil {
+			if err = e.Value(o.Callee); err == nil {
+				if err = e.Value(o.Args); err == nil {
+					e.op(opREDUCE)
+				}
+			}
+			break
+		}
 		err = e.Reduce(o.Class, o.Args)
 	case NewObj:
 		err = e.NewObj(o.Class, o.Args)

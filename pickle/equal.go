@@ -113,6 +113,9 @@ func equal(a, b any, seen map[[2]any]bool) bool {
 			len(x.DictItems) != len(y.DictItems) {
 			return false
 		}
+		if (x.Callee == nil) != (y.Callee == nil) || (x.Callee != nil && !equal(x.Callee, y.Callee, seen)) {
+			return false
+		}
 		if (x.Kwargs == nil) != (y.Kwargs == nil) || (x.Kwargs != nil && !equal(x.Kwargs, y.Kwargs, seen)) {
 			return false
 		}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -224,10 +225,21 @@ var fixtureCheck = map[string]func(t *testing.T, v any){
 // 1 == 1.0 == True and b"" == bytearray(b""), as Python does), plus the
 // same dict order.
 func strictEqual(a, b any) bool {
-	return Equal(a, b) && sameTypes(a, b, map[[2]any]bool{})
+	return Equal(a, b) && typeCmp{true, map[[2]any]bool{}}.same(a, b)
 }
 
-func sameTypes(a, b any, seen map[[2]any]bool) bool {
+// typesEqual is strictEqual without the dict order.
+func typesEqual(a, b any) bool {
+	return Equal(a, b) && typeCmp{false, map[[2]any]bool{}}.same(a, b)
+}
+
+type typeCmp struct {
+	ordered bool
+	seen    map[[2]any]bool
+}
+
+func (c typeCmp) same(a, b any) bool {
+	seen := c.seen
 	if reflect.TypeOf(a) != reflect.TypeOf(b) {
 		return false
 	}
@@ -235,7 +247,7 @@ func sameTypes(a, b any, seen map[[2]any]bool) bool {
 	case Tuple:
 		y := b.(Tuple)
 		for i := range x {
-			if !sameTypes(x[i], y[i], seen) {
+			if !c.same(x[i], y[i]) {
 				return false
 			}
 		}
@@ -246,7 +258,7 @@ func sameTypes(a, b any, seen map[[2]any]bool) bool {
 		}
 		seen[[2]any{x, y}] = true
 		for i := range x.Items {
-			if !sameTypes(x.Items[i], y.Items[i], seen) {
+			if !c.same(x.Items[i], y.Items[i]) {
 				return false
 			}
 		}
@@ -261,7 +273,14 @@ func sameTypes(a, b any, seen map[[2]any]bool) bool {
 		}
 		xk, yk := x.Keys(), y.Keys()
 		for i := range xk {
-			if !Equal(xk[i], yk[i]) || !sameTypes(xk[i], yk[i], seen) || !sameTypes(x.Values()[i], y.Values()[i], seen) {
+			if c.ordered {
+				if !Equal(xk[i], yk[i]) || !c.same(xk[i], yk[i]) || !c.same(x.Values()[i], y.Values()[i]) {
+					return false
+				}
+				continue
+			}
+			j := slices.IndexFunc(yk, func(k any) bool { return Equal(k, xk[i]) })
+			if j < 0 || !c.same(xk[i], yk[j]) || !c.same(x.Values()[i], y.Values()[j]) {
 				return false
 			}
 		}
@@ -273,7 +292,7 @@ func sameTypes(a, b any, seen map[[2]any]bool) bool {
 		for _, xi := range x.Items() {
 			found := false
 			for _, yi := range y.Items() {
-				if Equal(xi, yi) && sameTypes(xi, yi, seen) {
+				if Equal(xi, yi) && c.same(xi, yi) {
 					found = true
 					break
 				}
@@ -288,19 +307,19 @@ func sameTypes(a, b any, seen map[[2]any]bool) bool {
 			return true
 		}
 		seen[[2]any{x, y}] = true
-		if !sameTypes(x.Args, y.Args, seen) || !sameTypes(x.State, y.State, seen) {
+		if !c.same(x.Args, y.Args) || !c.same(x.State, y.State) || !c.same(x.Callee, y.Callee) {
 			return false
 		}
-		if x.Kwargs != nil && !sameTypes(x.Kwargs, y.Kwargs, seen) {
+		if x.Kwargs != nil && !c.same(x.Kwargs, y.Kwargs) {
 			return false
 		}
 		for i := range x.ListItems {
-			if !sameTypes(x.ListItems[i], y.ListItems[i], seen) {
+			if !c.same(x.ListItems[i], y.ListItems[i]) {
 				return false
 			}
 		}
 		for i := range x.DictItems {
-			if !sameTypes(x.DictItems[i].Key, y.DictItems[i].Key, seen) || !sameTypes(x.DictItems[i].Value, y.DictItems[i].Value, seen) {
+			if !c.same(x.DictItems[i].Key, y.DictItems[i].Key) || !c.same(x.DictItems[i].Value, y.DictItems[i].Value) {
 				return false
 			}
 		}

@@ -13,7 +13,7 @@ import (
 )
 
 // fixtureDir is where testdata/gen.py writes the pickle fixtures.
-var fixtureDir = envOr("JLSTORE_PICKLE_FIXTURES", "../testdata/pickle")
+const fixtureDir = "../testdata/pickle"
 
 // fixtures returns the sorted names of the .pkl fixtures. It fails the test
 // when there are none: the fixtures are committed.
@@ -179,6 +179,11 @@ func showTo(sb *strings.Builder, v any, seen map[any]bool, depth int) {
 		}
 		seen[x] = true
 		defer delete(seen, x)
+		if x.Callee != nil {
+			sb.WriteString("call(")
+			showTo(sb, x.Callee, seen, depth+1)
+			sb.WriteString(")")
+		}
 		fmt.Fprintf(sb, "%s<%s args=", x.Class, x.Construct)
 		showTo(sb, x.Args, seen, depth+1)
 		if x.Kwargs != nil {
@@ -210,11 +215,4 @@ func showTo(sb *strings.Builder, v any, seen map[any]bool, depth int) {
 func cleanErr(err error) bool {
 	var fe *FormatError
 	return errors.As(err, &fe) || errors.Is(err, io.ErrUnexpectedEOF)
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }

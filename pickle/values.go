@@ -73,6 +73,10 @@ func (c Construct) String() string {
 type Object struct {
 	// Class is the global that was called or instantiated.
 	Class Global
+	// Callee is what REDUCE called when that was not a global but a
+	// value the pickle built, such as a functools.partial object or a
+	// bound method; Class is then zero and Construct is Reduce.
+	Callee any
 	// Construct says how.
 	Construct Construct
 	// Args are the positional arguments (for Reconstructor: base, state).
@@ -435,6 +439,9 @@ func TypeName(v any) string {
 	case Global:
 		return "type"
 	case *Object:
+		if x.Class == (Global{}) {
+			return "object"
+		}
 		return x.Class.String()
 	}
 	return fmt.Sprintf("%T", v)
