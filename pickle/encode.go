@@ -92,6 +92,7 @@ type Encoder struct {
 	buf     []byte // pending output: the current frame at protocol 4+
 	written int64
 	memo    map[any]int
+	strs    map[string]int // memo index of each str written
 	globals map[Global]int
 	memoN   int
 	depth   int
@@ -123,6 +124,7 @@ func (e *Encoder) Encode(v any) error {
 		return e.cfgErr
 	}
 	e.memo = map[any]int{}
+	e.strs = map[string]int{}
 	e.globals = map[Global]int{}
 	e.memoN = 0
 	e.buf = append(e.buf[:0], opPROTO, byte(e.cfg.proto))
@@ -273,10 +275,12 @@ func (e *Encoder) Global(g Global) error {
 		mod = m
 	}
 	if e.cfg.proto >= 4 {
-		e.str(mod)
-		e.Memoize(nil)
-		e.str(g.Name)
-		e.Memoize(nil)
+		if err := e.text(mod); err != nil {
+			return err
+		}
+		if err := e.text(g.Name); err != nil {
+			return err
+		}
 		e.op(opSTACK_GLOBAL)
 	} else {
 		if strings.ContainsRune(mod, '\n') || strings.ContainsRune(g.Name, '\n') {
@@ -380,9 +384,9 @@ func (e *Encoder) Value(v any) error {
 	case float32:
 		e.float(float64(x))
 	case complex128:
-		return e.Reduce(Global{"builtins", "complex"}, Tuple{real(x), imag(x)})
+		return e.complex(x)
 	case complex64:
-		return e.Reduce(Global{"builtins", "complex"}, Tuple{float64(real(x)), float64(imag(x))})
+		return e.complex(complex128(x))
 	case string:
 		return e.text(x)
 	case []byte:
@@ -518,6 +522,14 @@ func encodeLong(x *big.Int) []byte {
 	return out
 }
 
+func (e *Encoder) complex(c complex128) error {
+	if err := e.Reduce(Global{"builtins", "complex"}, Tuple{real(c), imag(c)}); err != nil {
+		return err
+	}
+	e.Memoize(nil)
+	return nil
+}
+
 func (e *Encoder) float(f float64) {
 	e.op(opBINFLOAT)
 	e.buf = binary.BigEndian.AppendUint64(e.buf, math.Float64bits(f))
@@ -553,10 +565,18 @@ func (e *Encoder) str(s string) {
 	e.buf = append(e.buf, s...)
 }
 
+// text writes s, or a memo get when an equal str was written before:
+// strings are immutable, so sharing them is safe, and Python does the same
+// for the strings it shares (dict keys, names).
 func (e *Encoder) text(s string) error {
+	if idx, ok := e.strs[s]; ok {
+		e.getMemo(idx)
+		return nil
+	}
 	if !validText(s) {
 		return fmt.Errorf("pickle: string is not valid UTF-8, so Python cannot read it (use []byte for binary data)")
 	}
+	e.strs[s] = e.memoN
 	switch {
 	case len(s) < frameTarget:
 		e.str(s)
@@ -597,10 +617,13 @@ func (e *Encoder) large(hdr, payload []byte) error {
 
 func (e *Encoder) bytes(b []byte) error {
 	if e.cfg.proto < 3 {
+		var err error
 		if len(b) == 0 {
-			return e.Reduce(Global{"builtins", "bytes"}, Tuple{})
+			err = e.Reduce(Global{"builtins", "bytes"}, Tuple{})
+		} else {
+			err = e.Reduce(Global{"_codecs", "encode"}, Tuple{latin1(b), "latin1"})
 		}
-		if err := e.Reduce(Global{"_codecs", "encode"}, Tuple{latin1(b), "latin1"}); err != nil {
+		if err != nil {
 			return err
 		}
 		e.Memoize(nil)
@@ -633,13 +656,8 @@ func (e *Encoder) byteArray(b ByteArray) error {
 		binary.LittleEndian.PutUint64(hdr[1:], uint64(len(b)))
 		return e.large(hdr[:], b)
 	}
-	var args Tuple
-	switch {
-	case len(b) == 0:
-		args = Tuple{}
-	case e.cfg.proto < 3:
-		args = Tuple{latin1(b), "latin-1"}
-	default:
+	args := Tuple{}
+	if len(b) > 0 {
 		args = Tuple{[]byte(b)}
 	}
 	if err := e.Reduce(Global{"builtins", "bytearray"}, args); err != nil {
@@ -667,6 +685,9 @@ func (e *Encoder) tuple(t Tuple) error {
 	} else {
 		e.op(opTUPLE1 + byte(len(t)-1))
 	}
+	// Python memoizes every non-empty tuple; a Tuple has no identity to
+	// share, but doing the same keeps the bytes identical to Python's.
+	e.Memoize(nil)
 	return nil
 }
 
@@ -893,11 +914,19 @@ func (e *Encoder) reflectValue(rv reflect.Value) error {
 			e.op(opNONE)
 			return nil
 		}
+		items := make([]DictItem, 0, rv.Len())
+		for it := rv.MapRange(); it.Next(); {
+			k, err := mapKey(it.Key())
+			if err != nil {
+				return err
+			}
+			items = append(items, DictItem{k, it.Value().Interface()})
+		}
+		// Sorted, so that the output does not depend on Go's map order.
+		sort.SliceStable(items, func(i, j int) bool { return keyLess(items[i].Key, items[j].Key) })
 		d := &Dict{}
-		keys := rv.MapKeys()
-		sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i].Interface()) < fmt.Sprint(keys[j].Interface()) })
-		for _, k := range keys {
-			if err := d.Set(k.Interface(), rv.MapIndex(k).Interface()); err != nil {
+		for _, it := range items {
+			if err := d.Set(it.Key, it.Value); err != nil {
 				return fmt.Errorf("pickle: map key: %w", err)
 			}
 		}
@@ -925,4 +954,77 @@ func (e *Encoder) reflectValue(rv reflect.Value) error {
 		return e.dictItems(d, false)
 	}
 	return fmt.Errorf("pickle: cannot encode a Go %s: %w", rv.Type(), ErrUnsupported)
+}
+
+// mapKey converts a Go map key to a hashable value of the model: arrays
+// become tuples, named strings and numbers their base type. Keys that
+// would be a list or a dict in Python are refused.
+func mapKey(k reflect.Value) (any, error) {
+	if k.Kind() == reflect.Interface {
+		if k.IsNil() {
+			return nil, nil
+		}
+		k = k.Elem()
+	}
+	switch x := k.Interface().(type) {
+	case string, bool, int64, float64, complex128, []byte, Tuple, Global, *Set, *Object, *big.Int:
+		return x, nil
+	}
+	switch k.Kind() {
+	case reflect.String:
+		return k.String(), nil
+	case reflect.Bool:
+		return k.Bool(), nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return k.Int(), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		if u := k.Uint(); u > math.MaxInt64 {
+			return new(big.Int).SetUint64(u), nil
+		} else {
+			return int64(u), nil
+		}
+	case reflect.Float32, reflect.Float64:
+		return k.Float(), nil
+	case reflect.Complex64, reflect.Complex128:
+		return k.Complex(), nil
+	case reflect.Array:
+		t := make(Tuple, k.Len())
+		for i := range t {
+			v, err := mapKey(k.Index(i))
+			if err != nil {
+				return nil, err
+			}
+			t[i] = v
+		}
+		return t, nil
+	case reflect.Pointer:
+		if k.IsNil() {
+			return nil, nil
+		}
+	}
+	return nil, fmt.Errorf("pickle: a Go %s map key would be unhashable in Python: %w", k.Type(), ErrUnsupported)
+}
+
+// keyLess orders map keys: numbers by value, strings and bytes by
+// content, other kinds by their type name and then their text.
+func keyLess(a, b any) bool {
+	na, oka := number(a)
+	nb, okb := number(b)
+	if oka && okb && na.isInt && nb.isInt {
+		return na.i.Cmp(nb.i) < 0
+	}
+	if oka && okb && imag(na.f) == 0 && imag(nb.f) == 0 && !na.isInt && !nb.isInt {
+		return real(na.f) < real(nb.f)
+	}
+	ta, tb := TypeName(a), TypeName(b)
+	if ta != tb {
+		return ta < tb
+	}
+	switch x := a.(type) {
+	case string:
+		return x < b.(string)
+	case []byte:
+		return string(x) < string(b.([]byte))
+	}
+	return fmt.Sprint(a) < fmt.Sprint(b)
 }

@@ -165,6 +165,8 @@ func interopCases(t *testing.T) []interopCase {
 			py: "([1, 2], ['a'], [-1, 0, 1], [], [True])"},
 		{name: "go_byteslice", v: Tuple{[]uint8{1, 2}, [2]byte{3, 4}}, py: `(b'\x01\x02', [3, 4])`},
 		{name: "go_map_int", v: map[int]string{2: "b", 1: "a", 10: "j"}, py: "{1: 'a', 2: 'b', 10: 'j'}"},
+		{name: "go_map_keys", v: map[any]int{[2]string{"a", "b"}: 1, myStr("s"): 2, uint64(math.MaxUint64): 3, [1][1]int8{{4}}: 4},
+			py: "{('a', 'b'): 1, 's': 2, 2**64 - 1: 3, ((4,),): 4}"},
 		{name: "go_struct", v: smp, py: "{'name': 'n', 'Count': 3, 'tags': ['a'], 'Ptr': None, 'Inner': {'X': 1.5}}"},
 		{name: "go_struct_ptr", v: &sample{Name: "p", Ptr: &sample{Name: "q"}},
 			py: "{'name': 'p', 'Count': 0, 'tags': None, 'Ptr': {'name': 'q', 'Count': 0, 'tags': None, 'Ptr': None, 'Inner': {'X': 0.0}}, 'Inner': {'X': 0.0}}"},
