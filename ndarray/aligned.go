@@ -1,0 +1,47 @@
+package ndarray
+
+import (
+	"fmt"
+	"unsafe"
+)
+
+// DefaultAlign is the alignment of the buffers this package allocates: a
+// cache line, and the alignment numpy gives array data in .npy files.
+const DefaultAlign = 64
+
+// largeObject is the size above which the Go allocator hands out whole
+// pages, which are aligned to at least 8 KiB.
+const largeObject = 32 << 10
+
+// AlignedBytes returns a slice of n zero bytes on the Go heap whose first
+// byte is aligned to align, a power of two (0 means DefaultAlign). Its
+// capacity is n, so appending copies rather than writing past it. Read
+// payloads straight into it (io.ReadFull) to get arrays whose typed views
+// need no copy.
+func AlignedBytes(n, align int) []byte {
+	if align == 0 {
+		align = DefaultAlign
+	}
+	if n < 0 || align < 0 || align&(align-1) != 0 {
+		panic(fmt.Sprintf("ndarray: AlignedBytes(%d, %d)", n, align))
+	}
+	if n == 0 {
+		return []byte{}
+	}
+	if n > largeObject {
+		b := make([]byte, n)
+		if isAligned(b, align) {
+			return b
+		}
+	}
+	b := make([]byte, n+align-1)
+	off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(b)))) & (align - 1)
+	return b[off : off+n : off+n]
+}
+
+func isAligned(b []byte, align int) bool {
+	if len(b) == 0 || align <= 1 {
+		return true
+	}
+	return uintptr(unsafe.Pointer(unsafe.SliceData(b)))&uintptr(align-1) == 0
+}
