@@ -55,6 +55,11 @@ func NewStreamBytes(b []byte) *Stream {
 // Offset returns the stream offset of the next unread byte.
 func (s *Stream) Offset() int64 { return s.base + int64(s.r) }
 
+// Buffered returns the bytes read from the source but not yet consumed.
+// The slice is valid until the next read. A caller that takes over the
+// source after a Decode must consume these first.
+func (s *Stream) Buffered() []byte { return s.buf[s.r:s.w] }
+
 // InMemory reports whether the stream is a view of memory, in which case
 // Next returns slices of that memory without copying.
 func (s *Stream) InMemory() bool { return s.mem }
