@@ -45,6 +45,7 @@ type Decoder struct {
 	memoMap   map[int64]any
 	memoN     int
 	memoHoles int
+	frameEnd  int64 // stream offset where the last FRAME ends
 	used      int64 // bytes claimed against cfg.maxBytes
 	opStart   int64
 	op        byte
@@ -134,6 +135,7 @@ func (d *Decoder) Decode() (v any, err error) {
 	d.memoMap = nil
 	d.memoN = 0
 	d.memoHoles = 0
+	d.frameEnd = 0
 	d.proto = 0
 	d.op = 0
 	d.opStart = d.s.Offset()
@@ -363,6 +365,9 @@ func (d *Decoder) py2String(b []byte) (any, error) {
 
 func (d *Decoder) resolveGlobal(module, name string) (any, error) {
 	g := Global{module, name}
+	if !validText(module) || !validText(name) {
+		return nil, d.Errorf(ErrCorrupt, "global name is not UTF-8")
+	}
 	if d.cfg.strict && !d.cfg.registry.Known(g) {
 		return nil, d.Errorf(ErrUnsafe, "global %s is not allowed", g)
 	}
@@ -422,6 +427,11 @@ func (d *Decoder) run() (any, error) {
 			}
 			d.marks = append(d.marks, len(d.stack))
 		case opSTOP:
+			// Writers end the last frame with STOP. A frame that claims
+			// bytes past it lies, as from a reader only STOP can show.
+			if rest := d.frameEnd - s.Offset(); rest > 0 {
+				return nil, d.Errorf(ErrCorrupt, "STOP %d bytes before the end of its frame", rest)
+			}
 			v, err := d.pop()
 			if err != nil {
 				return nil, err
@@ -458,6 +468,7 @@ func (d *Decoder) run() (any, error) {
 				if n > uint64(d.cfg.maxBytes) {
 					return nil, d.Errorf(ErrTooLarge, "frame of %d bytes", n)
 				}
+				d.frameEnd = s.Offset() + int64(n)
 			}
 
 		// Numbers.
@@ -869,6 +880,11 @@ func (d *Decoder) run() (any, error) {
 		case opPERSID:
 			var line []byte
 			if line, err = d.line(); err == nil {
+				for _, c := range line {
+					if c >= 0x80 {
+						return nil, d.Errorf(ErrCorrupt, "persistent id of protocol 0 is not ASCII")
+					}
+				}
 				err = d.persistent(string(line))
 			}
 		case opBINPERSID:

@@ -83,7 +83,13 @@ func equal(a, b any, seen map[[2]any]bool) bool {
 		}
 		for i, k := range x.t.keys {
 			v, ok := y.Get(k)
-			if !ok || !equal(x.t.vals[i], v, seen) {
+			if !ok {
+				// Objects hash by identity but compare by content.
+				if v, ok = findEqual(y.t.keys, y.t.vals, k, seen); !ok {
+					return false
+				}
+			}
+			if !equal(x.t.vals[i], v, seen) {
 				return false
 			}
 		}
@@ -95,7 +101,9 @@ func equal(a, b any, seen map[[2]any]bool) bool {
 		}
 		for _, k := range x.t.keys {
 			if !y.Has(k) {
-				return false
+				if _, ok := findEqual(y.t.keys, nil, k, seen); !ok {
+					return false
+				}
 			}
 		}
 		return true
@@ -130,6 +138,20 @@ func equal(a, b any, seen map[[2]any]bool) bool {
 		return true
 	}
 	return a == b
+}
+
+// findEqual looks for a key equal to k by a linear scan, for keys that
+// hash by identity but compare by content, and returns its value.
+func findEqual(keys, vals []any, k any, seen map[[2]any]bool) (any, bool) {
+	for i, yk := range keys {
+		if equal(k, yk, seen) {
+			if vals == nil {
+				return nil, true
+			}
+			return vals[i], true
+		}
+	}
+	return nil, false
 }
 
 func seqEqual(x, y []any, seen map[[2]any]bool) bool {

@@ -290,6 +290,11 @@ func (c typeCmp) same(a, b any) bool {
 			return false
 		}
 		for _, xi := range x.Items() {
+			if nk, err := hashKey(xi); err == nil {
+				if i := y.t.find(nk); i >= 0 && c.same(xi, y.t.keys[i]) {
+					continue
+				}
+			}
 			found := false
 			for _, yi := range y.Items() {
 				if Equal(xi, yi) && c.same(xi, yi) {

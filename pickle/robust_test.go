@@ -473,7 +473,8 @@ func TestBadInput(t *testing.T) {
 		{"c__builtin__\ncomplex\nVx\n\x85R.", "REDUCE", ErrCorrupt},
 		{"c__builtin__\nbytearray\n]J\x00\x01\x00\x00a\x85R.", "REDUCE", ErrCorrupt},
 		{"ccopy_reg\n_reconstructor\nN\x85R.", "REDUCE", ErrCorrupt},
-		{"}]Ns.", "SETITEM", ErrCorrupt}, // unhashable key
+		{"}]Ns.", "SETITEM", ErrCorrupt},                                          // unhashable key
+		{"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00N.NNN", "STOP", ErrCorrupt}, // frame goes on past STOP
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%q", tt.data), func(t *testing.T) {
