@@ -1,0 +1,335 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/jlstore/jlstore/compressors"
+	"github.com/jlstore/jlstore/internal/errs"
+	"github.com/jlstore/jlstore/mmap"
+	"github.com/jlstore/jlstore/ndarray"
+	"github.com/jlstore/jlstore/pickle"
+)
+
+// Error kinds, shared with the other jlstore packages (pickle.ErrTooLarge
+// is ErrTooLarge, and so on), for errors.Is.
+var (
+	ErrFormat      = errs.Format
+	ErrCorrupt     = errs.Corrupt
+	ErrTooLarge    = errs.TooLarge
+	ErrUnsafe      = errs.Unsafe
+	ErrUnsupported = errs.Unsupported
+	// ErrNotZeroCopy reports an array that Open would have had to copy,
+	// under StrictZeroCopy.
+	ErrNotZeroCopy = errors.New("jlstore: array is not zero-copy")
+	// ErrClosed reports use of a File after Close.
+	ErrClosed = errors.New("jlstore: file is closed")
+)
+
+// FormatError describes bad input at a byte offset; Layer says which
+// stream the offset counts in ("pickle" for the uncompressed pickle
+// stream, a codec's name for the compressed one).
+type FormatError = errs.FormatError
+
+// PathError is the error of Load, Open, Decode and Dump: the operation,
+// the file and what went wrong, which is usually a *FormatError.
+type PathError struct {
+	Op   string
+	Path string
+	Err  error
+}
+
+func (e *PathError) Error() string {
+	if e.Path == "" {
+		return "jlstore: " + e.Op + ": " + e.Err.Error()
+	}
+	return "jlstore: " + e.Op + " " + e.Path + ": " + e.Err.Error()
+}
+
+func (e *PathError) Unwrap() error { return e.Err }
+
+// ArrayInfo describes one array of a loaded file.
+type ArrayInfo struct {
+	// Path is where the array sits in the object graph: $ is the root,
+	// [0] an index, ["key"] a dict key, .name an attribute.
+	Path  string
+	Array *ndarray.Array
+	// Offset is the byte offset of the payload in the uncompressed
+	// stream, or -1 when the array has none (object arrays, arrays
+	// pickled by numpy itself, sidecar files).
+	Offset int64
+	// NBytes is the size of the array's data.
+	NBytes int64
+	// ZeroCopy reports that the array is a view of the file's mapping.
+	ZeroCopy bool
+	// Mmappable reports that the file allows mapping the array (joblib's
+	// allow_mmap: false for object arrays and in compressed files).
+	Mmappable bool
+	// Note says how the array was read when it is not a view:
+	// "decompressed (zlib)", "copied: unaligned ...", and so on.
+	Note string
+}
+
+// File is an open joblib file. When the file is uncompressed, it owns a
+// memory mapping of it, and its arrays are views of that mapping: they are
+// invalid after Close. A compressed file is loaded into memory instead, as
+// joblib does; Codec says which codec, and Close is then a no-op.
+type File struct {
+	path     string
+	root     any
+	arrays   []ArrayInfo
+	codec    string
+	mapping  *mmap.Mapping
+	closers  []func() error
+	mu       sync.Mutex
+	closed   bool
+	closeErr error
+}
+
+// Root returns the object graph.
+func (f *File) Root() any { return f.root }
+
+// Arrays lists every numpy array of the object graph in pickle order.
+func (f *File) Arrays() []ArrayInfo { return f.arrays }
+
+// Codec returns the compression codec of the file, or "" when it is
+// uncompressed.
+func (f *File) Codec() string { return f.codec }
+
+// Mapped reports whether the file is memory-mapped. A compressed file is
+// not: its arrays are in memory.
+func (f *File) Mapped() bool { return f.mapping != nil }
+
+// Path returns the file's path.
+func (f *File) Path() string { return f.path }
+
+// Close releases the mapping. Arrays taken from f are invalid after Close:
+// reading them may crash the process. Close may be called more than once;
+// it returns the first result each time. Close must not race with readers
+// of the arrays; it may race with other Close calls.
+func (f *File) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return f.closeErr
+	}
+	f.closed = true
+	var errsList []error
+	for _, c := range f.closers {
+		if err := c(); err != nil {
+			errsList = append(errsList, err)
+		}
+	}
+	if f.mapping != nil {
+		if err := f.mapping.Close(); err != nil {
+			errsList = append(errsList, err)
+		}
+	}
+	f.closeErr = errors.Join(errsList...)
+	return f.closeErr
+}
+
+// Load reads a joblib file (any version, any codec) or a plain pickle and
+// returns its object graph, with every array in memory that the result
+// owns. The file is closed when Load returns.
+func Load(path string, opts ...LoadOption) (any, error) {
+	cfg, err := newLoadConfig(opts)
+	if err != nil {
+		return nil, &PathError{"load", path, err}
+	}
+	f, err := loadFile(path, cfg, false)
+	if err != nil {
+		return nil, err
+	}
+	return f.root, nil
+}
+
+// Open opens a joblib file or plain pickle with the arrays memory-mapped:
+// each aligned array of an uncompressed file is a view of the mapping, so
+// opening costs about the same whatever the file's size. Arrays that cannot
+// be views (unaligned, as joblib 1.1 and older wrote them, or converted)
+// are copied and flagged in Arrays, or refused under StrictZeroCopy. A
+// compressed file is loaded into memory instead, without an error, as
+// joblib does: File.Codec says so.
+func Open(path string, opts ...LoadOption) (*File, error) {
+	cfg, err := newLoadConfig(opts)
+	if err != nil {
+		return nil, &PathError{"open", path, err}
+	}
+	return loadFile(path, cfg, true)
+}
+
+func loadFile(path string, cfg loadConfig, mapIt bool) (file *File, err error) {
+	op := "load"
+	if mapIt {
+		op = "open"
+	}
+	fail := func(err error) (*File, error) { return nil, &PathError{op, path, err} }
+	fh, err := os.Open(path)
+	if err != nil {
+		return fail(err)
+	}
+	defer fh.Close()
+	fi, err := fh.Stat()
+	if err != nil {
+		return fail(err)
+	}
+	if !fi.Mode().IsRegular() {
+		return fail(fmt.Errorf("not a regular file: %w", ErrUnsupported))
+	}
+	l := newLoader(cfg, path)
+	br := bufio.NewReaderSize(fh, 64<<10)
+	codec, compressed, err := compressors.Detect(br)
+	if err != nil {
+		return fail(err)
+	}
+	defer func() {
+		if err != nil {
+			for _, c := range l.closers {
+				c()
+			}
+		}
+	}()
+	var stream *pickle.Stream
+	var mapping *mmap.Mapping
+	switch {
+	case compressed:
+		l.codec = codec.Name
+		l.inputSize = fi.Size()
+		rc, _, err := compressors.NewReader(br, compressors.MaxOutput(cfg.maxBytes+1<<20))
+		if err != nil {
+			return fail(err)
+		}
+		defer rc.Close()
+		stream = pickle.NewStream(rc)
+	case mapIt && fi.Size() > 0:
+		mapping, err = mmap.Open(path, cfg.mode)
+		if err != nil {
+			return fail(err)
+		}
+		defer func() {
+			if err != nil {
+				mapping.Close()
+			}
+		}()
+		data, err := mapping.Bytes(0, int64(mapping.Len()))
+		if err != nil {
+			return fail(err)
+		}
+		stream = pickle.NewStreamBytes(data)
+		l.mapped = true
+	default:
+		stream = pickle.NewStreamSize(br, fi.Size())
+	}
+	root, err := pickle.NewDecoder(stream, l.decodeOptions()...).Decode()
+	if err == io.EOF {
+		err = &FormatError{Layer: "pickle", Offset: 0, What: "empty input", Err: io.ErrUnexpectedEOF}
+	}
+	if err != nil {
+		return fail(err)
+	}
+	f := &File{path: path, root: root, codec: l.codec, mapping: mapping, closers: l.closers}
+	f.arrays = l.index(root)
+	return f, nil
+}
+
+// index lists the arrays of the graph in pickle order with what the load
+// learned about them.
+func (l *loader) index(root any) []ArrayInfo {
+	var out []ArrayInfo
+	walk(root, func(path string, a *ndarray.Array) {
+		info := ArrayInfo{Path: path, Array: a, Offset: -1, NBytes: int64(len(a.Data))}
+		if r, ok := l.records[a]; ok {
+			info.Offset = r.offset
+			info.ZeroCopy = r.zeroCopy
+			info.Mmappable = r.mmapOK
+			info.Note = r.note
+		} else {
+			info.Note = "pickled by numpy"
+		}
+		if a.DType.HasObject() {
+			info.Note = "object array"
+		}
+		out = append(out, info)
+	})
+	return out
+}
+
+// Decoder reads joblib objects from a stream: a file, a pipe, an HTTP
+// body. It never seeks. Objects dumped one after another into one stream
+// decode one after another: Decode reads nothing past an object's end,
+// except into the Decoder's own buffer, which the next Decode uses.
+type Decoder struct {
+	cfg    loadConfig
+	cfgErr error
+	src    io.Reader      // the raw input, positioned at the next object
+	raw    *pickle.Stream // buffered raw input, for uncompressed objects
+}
+
+// NewDecoder returns a Decoder reading from r.
+func NewDecoder(r io.Reader, opts ...LoadOption) *Decoder {
+	cfg, err := newLoadConfig(opts)
+	return &Decoder{cfg: cfg, cfgErr: err, src: r}
+}
+
+// Decode reads one object: a joblib stream (any codec but the pre-0.10
+// formats, which keep arrays in other files) or a plain pickle. It returns
+// io.EOF when the input is at its end.
+func (d *Decoder) Decode() (any, error) {
+	if d.cfgErr != nil {
+		return nil, &PathError{"decode", "", d.cfgErr}
+	}
+	if d.raw == nil {
+		d.raw = pickle.NewStream(d.src)
+	}
+	head, _ := d.raw.Peek(8)
+	if len(head) == 0 {
+		return nil, io.EOF
+	}
+	l := newLoader(d.cfg, "")
+	codec, compressed, err := compressors.Detect(bufio.NewReaderSize(bytes.NewReader(head), 16))
+	if err != nil {
+		return nil, &PathError{"decode", "", err}
+	}
+	stream := d.raw
+	if compressed {
+		l.codec = codec.Name
+		// The decompressor reads the raw stream through a *bufio.Reader
+		// byte by byte, so it takes no more than its compressed stream.
+		br := bufio.NewReaderSize(d.raw, 4096)
+		rc, _, err := compressors.NewReader(br, compressors.MaxOutput(d.cfg.maxBytes+1<<20))
+		if err != nil {
+			return nil, &PathError{"decode", "", err}
+		}
+		defer rc.Close()
+		stream = pickle.NewStream(rc)
+		defer func() {
+			// Finish the compressed stream (its trailer), so the next
+			// object starts where it should; give up on junk.
+			io.CopyN(io.Discard, stream, 1<<20)
+			rest := br.Buffered()
+			if rest > 0 {
+				b, _ := br.Peek(rest)
+				d.raw = pickle.NewStream(io.MultiReader(bytes.NewReader(bytes.Clone(b)), d.raw))
+			}
+		}()
+	}
+	v, err := pickle.NewDecoder(stream, l.decodeOptions()...).Decode()
+	if err == io.EOF {
+		err = &FormatError{Layer: "pickle", Offset: stream.Offset(), What: "empty input", Err: io.ErrUnexpectedEOF}
+	}
+	if err != nil {
+		return nil, &PathError{"decode", "", err}
+	}
+	return v, nil
+}
+
+// Decode reads one object from r; see Decoder.
+func Decode(r io.Reader, opts ...LoadOption) (any, error) {
+	return NewDecoder(r, opts...).Decode()
+}
