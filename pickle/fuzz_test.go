@@ -340,8 +340,9 @@ func (g *gen) value() any {
 	case 11:
 		return genGlobals[int(g.byte())%len(genGlobals)]
 	case 12:
+		// Python cannot pickle an object among its own arguments: the
+		// object joins the pool only once they are made.
 		o := &Object{Class: genGlobals[int(g.byte())%len(genGlobals)], Construct: Construct(g.byte() % 4), Args: Tuple{}}
-		g.pool = append(g.pool, o)
 		switch o.Construct {
 		case Reconstructor:
 			o.Args = Tuple{genGlobals[0], g.value()}
@@ -352,6 +353,7 @@ func (g *gen) value() any {
 		default:
 			o.Args = Tuple{g.value()}
 		}
+		g.pool = append(g.pool, o)
 		if g.byte()&1 == 1 {
 			o.State, o.HasState = g.value(), true
 		}
