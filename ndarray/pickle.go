@@ -547,9 +547,9 @@ func (t *DType) state() pickle.Tuple {
 		fd := pickle.NewDict()
 		for i, f := range t.fields {
 			nt[i] = f.Name
-			v := pickle.Tuple{f.Type, int64(f.Offset)}
+			v := &sharedTuple{pickle.Tuple{f.Type, int64(f.Offset)}}
 			if f.Title != "" {
-				v = append(v, f.Title)
+				v.items = append(v.items, f.Title)
 			}
 			_ = fd.Set(f.Name, v)
 			if f.Title != "" {
@@ -576,6 +576,25 @@ func (t *DType) state() pickle.Tuple {
 		st = append(st, t.meta)
 	}
 	return st
+}
+
+// sharedTuple is a tuple that numpy puts under two keys of a dtype's fields
+// dict (the name and the title), which Python then pickles once and
+// refers to from the memo.
+type sharedTuple struct{ items pickle.Tuple }
+
+// Opcodes TUPLE1, TUPLE2 and TUPLE3.
+const opTuple1 = 0x85
+
+func (s *sharedTuple) PickleTo(e *pickle.Encoder) error {
+	for _, it := range s.items {
+		if err := e.Value(it); err != nil {
+			return err
+		}
+	}
+	e.Op(opTuple1 + byte(len(s.items)-1))
+	e.Memoize(s)
+	return nil
 }
 
 // PickleTo writes the dtype as numpy does: numpy.dtype(typestr, False,
