@@ -151,17 +151,11 @@ func TestConformanceRoundTrip(t *testing.T) {
 				if !bytes.Equal(got, in.data) {
 					t.Fatalf("codec reader: got %d bytes, want %d", len(got), len(in.data))
 				}
-				got, name, err := readDetect(enc)
+				// Detected, then the caller's own buffer filled by
+				// io.ReadFull, then EOF.
+				r, name, err := NewReader(bytes.NewReader(enc))
 				if err != nil || name != c.Name {
 					t.Fatalf("NewReader: codec %q, err %v", name, err)
-				}
-				if !bytes.Equal(got, in.data) {
-					t.Fatalf("NewReader: got %d bytes, want %d", len(got), len(in.data))
-				}
-				// The caller's own buffer, filled by io.ReadFull, then EOF.
-				r, _, err := NewReader(bytes.NewReader(enc))
-				if err != nil {
-					t.Fatal(err)
 				}
 				dst := make([]byte, len(in.data))
 				if _, err := io.ReadFull(r, dst); err != nil || !bytes.Equal(dst, in.data) {
@@ -265,7 +259,9 @@ func TestConformanceTruncated(t *testing.T) {
 				for _, n := range cuts(len(enc)) {
 					_, err := readAll(c, enc[:n])
 					checkBadInput(t, fmt.Sprintf("cut at %d of %d", n, len(enc)), err)
-					if n >= len(c.Magic) {
+					// Long cuts of long streams cost a whole decode
+					// each: once is enough for them.
+					if n >= len(c.Magic) && (n < 64 || len(enc) <= 16<<10) {
 						_, _, err := readDetect(enc[:n])
 						checkBadInput(t, fmt.Sprintf("NewReader, cut at %d of %d", n, len(enc)), err)
 					}
@@ -327,7 +323,7 @@ func TestConformanceCorrupt(t *testing.T) {
 }
 
 func TestConformanceMaxOutput(t *testing.T) {
-	const bombSize = 8 << 20
+	const bombSize = 4 << 20
 	zeros := make([]byte, bombSize)
 	exact := inputs()[3]
 	for _, c := range writableCodecs(t) {
@@ -343,7 +339,7 @@ func TestConformanceMaxOutput(t *testing.T) {
 			if len(enc) > bombSize/100 {
 				t.Fatalf("bomb of %d bytes compresses to %d", bombSize, len(enc))
 			}
-			for _, limit := range []int64{1, 1 << 20} {
+			for _, limit := range []int64{1, 256 << 10} {
 				_, _, err := readDetect(enc, MaxOutput(limit))
 				if !errors.Is(err, ErrTooLarge) {
 					t.Fatalf("MaxOutput(%d): got %v, want ErrTooLarge", limit, err)

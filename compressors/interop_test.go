@@ -16,7 +16,7 @@ import (
 func interopPayloads() []input {
 	return []input{
 		{"small", inputs()[1].data},
-		{"float64_256KiB", floatBytes(32 << 10)},
+		{"float64_128KiB", floatBytes(16 << 10)},
 		{"random_64KiB", randomBytes(64<<10, 2)},
 		{"empty", nil},
 	}

@@ -70,9 +70,10 @@ func NewReader(r io.Reader, opts ...ReadOption) (rc io.ReadCloser, codec string,
 	if c.newReaderLimit != nil {
 		rc, err = c.newReaderLimit(br, cfg.maxOutput)
 	} else {
-		rc, err = c.NewReader(br)
+		src := &countReader{br: br}
+		rc, err = c.NewReader(src)
 		if err == nil {
-			rc = &decodeReader{name: c.Name, src: &countReader{br: br}, dec: rc}
+			rc = &decodeReader{name: c.Name, src: src, dec: rc}
 		}
 	}
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/klauspost/compress/zlib"
+
 	"github.com/jlstore/jlstore/internal/pyenv"
 )
 
@@ -203,5 +205,45 @@ func TestWriterLevelDefault(t *testing.T) {
 		if !bytes.Equal(a.Bytes(), b.Bytes()) {
 			t.Errorf("%s: level -1 and %d differ", name, c.DefaultLevel)
 		}
+	}
+}
+
+// TestUserCodec registers a codec of its own with a magic: NewReader
+// detects it, and its errors come back classified like the built-ins'.
+func TestUserCodec(t *testing.T) {
+	magic := []byte("ZLB!")
+	c := Codec{
+		Name: "test-zlb", Magic: magic, Ext: ".zlb", DefaultLevel: 6, Levels: [2]int{1, 9},
+		NewReader: func(r io.Reader) (io.ReadCloser, error) {
+			head := make([]byte, len(magic))
+			if _, err := io.ReadFull(r, head); err != nil || !bytes.Equal(head, magic) {
+				return nil, fmt.Errorf("bad magic: %w", err)
+			}
+			return zlib.NewReader(r)
+		},
+		NewWriter: func(w io.Writer, level int) (io.WriteCloser, error) {
+			if _, err := w.Write(magic); err != nil {
+				return nil, err
+			}
+			return zlib.NewWriterLevel(w, level)
+		},
+	}
+	if err := Register(c, false); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unregister(c.Name) })
+	enc := compress(t, c, 6, floatBytes(1000))
+	got, name, err := readDetect(enc, MaxOutput(8000))
+	if err != nil || name != c.Name || !bytes.Equal(got, floatBytes(1000)) {
+		t.Fatalf("round trip: %q, %v", name, err)
+	}
+	if _, _, err := readDetect(enc, MaxOutput(7999)); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("limit: %v", err)
+	}
+	_, _, err = readDetect(enc[:len(enc)-3])
+	checkBadInput(t, "cut", err)
+	var fe *FormatError
+	if errors.As(err, &fe); fe.Layer != c.Name || fe.Offset <= 0 {
+		t.Fatalf("error %+v: want Layer %q and an offset", fe, c.Name)
 	}
 }
