@@ -69,7 +69,6 @@ func BenchmarkDecompress(b *testing.B) {
 				b.Run(fmt.Sprintf("codec=%s/level=%d/data=%s", c.Name, level, in.name), func(b *testing.B) {
 					enc := benchEncoded(b, c, level, in)
 					dst := make([]byte, len(in.data))
-					b.ReportMetric(float64(len(enc))/float64(len(in.data)), "ratio")
 					b.SetBytes(int64(len(in.data)))
 					b.ReportAllocs()
 					b.ResetTimer()
@@ -83,6 +82,7 @@ func BenchmarkDecompress(b *testing.B) {
 						}
 						r.Close()
 					}
+					b.ReportMetric(float64(len(enc))/float64(len(in.data)), "ratio")
 				})
 			}
 		}
