@@ -42,6 +42,7 @@ type decodeConfig struct {
 	buffers        [][]byte
 	persistentLoad func(pid any) (any, error)
 	ext            map[int32]Global
+	context        any
 }
 
 // A DecodeOption configures a Decoder. Options check their values: a bad one
@@ -138,6 +139,16 @@ func PersistentLoad(f func(pid any) (any, error)) DecodeOption {
 func Extensions(m map[int32]Global) DecodeOption {
 	return func(c *decodeConfig) error { c.ext = m; return nil }
 }
+
+// Context attaches a caller's value to the decoder, which registered
+// constructors get back from [Decoder.Context]. It lets one registry,
+// built once, serve many decodes that each carry their own state.
+func Context(v any) DecodeOption {
+	return func(c *decodeConfig) error { c.context = v; return nil }
+}
+
+// Context returns the value given with the Context option, or nil.
+func (d *Decoder) Context() any { return d.cfg.context }
 
 func (c *decodeConfig) finish() {
 	if c.registry == nil {
