@@ -191,9 +191,9 @@ func remainingOf(r io.Reader) int64 {
 	return -1
 }
 
-// readStep is how much is read at once from a stream of unknown length,
-// so that a lying header costs no more memory than the input backs.
-const readStep = 64 << 20
+// readStep is the first buffer for a stream of unknown length; it doubles
+// as data arrives, so a lying header costs no more than twice the input.
+const readStep = 1 << 20
 
 // readPayload reads n bytes from r into a 64-byte aligned buffer.
 // remaining is how many bytes r holds, or -1 if unknown.

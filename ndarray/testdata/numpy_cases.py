@@ -87,6 +87,7 @@ def arrays():
     c['struct_gaps'] = np.array([(1, 2.5), (3, 4.5)], gaps)
     c['struct_2x2_F'] = np.asfortranarray(np.array([[(1, 2.)], [(3, 4.)]], [('i', '<i4'), ('f', '<f8')]).repeat(2, axis=1))
     c['struct_unicode_name'] = np.zeros(2, [('\u00e9t\u00e9', '<i4'), ('\u4e2d', '<f4')])
+    c['struct_many_fields'] = np.zeros(2, [(f'field_{i}', '<i2') for i in range(3000)])
     c['struct_0d'] = np.array((1, 2.), [('a', '<i8'), ('b', '<f8')])
     c['matrix'] = np.matrix([[1., 2.], [3., 4.]])
     c['recarray'] = np.rec.array([(1, 2.)], dtype=[('a', '<i4'), ('b', '<f8')])
