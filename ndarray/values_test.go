@@ -35,10 +35,10 @@ func TestHalfRounding(t *testing.T) {
 		{1 + 1.0/2048, 0x3c00},
 		{1 + 3.0/2048, 0x3c02}, // tie to even
 		{math.Ldexp(1, -24), 0x0001},
-		{math.Ldexp(1, -25), 0x0000},       // tie to even: zero
-		{math.Ldexp(1.5, -25), 0x0001},     // above the tie
-		{math.Ldexp(1023, -24), 0x03ff},    // largest subnormal
-		{math.Ldexp(2047, -25), 0x0400},    // rounds to the smallest normal
+		{math.Ldexp(1, -25), 0x0000},    // tie to even: zero
+		{math.Ldexp(1.5, -25), 0x0001},  // above the tie
+		{math.Ldexp(1023, -24), 0x03ff}, // largest subnormal
+		{math.Ldexp(2047, -25), 0x0400}, // rounds to the smallest normal
 		{math.Copysign(0, -1), 0x8000},
 		{math.Inf(-1), 0xfc00},
 		{0.1, 0x2e66},
