@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"os"
 	"path/filepath"
+	"sync"
 	"unsafe"
 
 	"github.com/jlstore/jlstore/compressors"
@@ -53,21 +54,32 @@ func newLoader(cfg loadConfig, name string) *loader {
 	return &loader{cfg: cfg, name: name, inputSize: -1, records: map[*ndarray.Array]*record{}}
 }
 
-// registry returns a pickle registry bound to this load: the builtins,
-// numpy's constructors and joblib's wrappers.
-func (l *loader) registry() *pickle.Registry {
+// joblibRegistry knows the builtins, numpy's constructors and joblib's
+// wrappers. It is built once; each decode passes its loader as the
+// decoder's Context.
+var joblibRegistry = sync.OnceValue(func() *pickle.Registry {
 	r := ndarray.NewRegistry()
 	for _, m := range joblibModules {
-		r.Register(m, "NumpyArrayWrapper", pickle.Class{New: l.newWrapper, Call: l.callWrapper})
-		r.Register(m, "NDArrayWrapper", pickle.Class{New: l.newNDWrapper, Call: l.callNDWrapper})
-		r.Register(m, "ZNDArrayWrapper", pickle.Class{New: l.newZNDWrapper, Call: l.callZNDWrapper})
+		r.Register(m, "NumpyArrayWrapper", pickle.Class{New: newWrapper, Call: callWrapper})
+		r.Register(m, "NDArrayWrapper", pickle.Class{New: newNDWrapper, Call: callNDWrapper})
+		r.Register(m, "ZNDArrayWrapper", pickle.Class{New: newZNDWrapper, Call: callZNDWrapper})
 	}
 	return r
+})
+
+// loaderOf returns the loader a decode carries.
+func loaderOf(d *pickle.Decoder) (*loader, error) {
+	l, ok := d.Context().(*loader)
+	if !ok {
+		return nil, d.Errorf(ErrUnsupported, "joblib wrapper outside a jlstore load")
+	}
+	return l, nil
 }
 
 func (l *loader) decodeOptions() []pickle.DecodeOption {
 	return []pickle.DecodeOption{
-		pickle.WithRegistry(l.registry()),
+		pickle.WithRegistry(joblibRegistry()),
+		pickle.Context(l),
 		pickle.Strict(l.cfg.strict),
 		pickle.MaxDepth(l.cfg.maxDepth),
 		pickle.MaxMemo(l.cfg.maxMemo),
@@ -100,14 +112,18 @@ func text(v any) (string, bool) {
 // stream.
 type wrapper struct{ l *loader }
 
-func (l *loader) newWrapper(d *pickle.Decoder, args pickle.Tuple, kw *pickle.Dict) (any, error) {
+func newWrapper(d *pickle.Decoder, args pickle.Tuple, kw *pickle.Dict) (any, error) {
+	l, err := loaderOf(d)
+	if err != nil {
+		return nil, err
+	}
 	return &wrapper{l}, nil
 }
 
-func (l *loader) callWrapper(d *pickle.Decoder, args pickle.Tuple) (any, error) {
+func callWrapper(d *pickle.Decoder, args pickle.Tuple) (any, error) {
 	// Protocols 0 and 1 write the wrapper as copyreg._reconstructor, which
 	// calls New; a direct call would be a hand-made file.
-	return &wrapper{l}, nil
+	return newWrapper(d, args, nil)
 }
 
 // Build reads the wrapper's state, then the array that follows it.
@@ -306,7 +322,7 @@ func (l *loader) viewPayload(d *pickle.Decoder, s *pickle.Stream, dt *ndarray.DT
 	if err := d.Reserve(n, 0); err != nil {
 		return nil, err
 	}
-	buf := ndarray.AlignedBytes(int(n), payloadAlign)
+	buf := payloadBuffer(int(n))
 	copy(buf, view)
 	a := &ndarray.Array{DType: dt, Shape: shape, Order: order, Data: buf, Owner: ndarray.OwnerHeap}
 	if err := a.Validate(); err != nil {
@@ -328,7 +344,7 @@ func (l *loader) readCopy(d *pickle.Decoder, s *pickle.Stream, dt *ndarray.DType
 	if n > int64(^uint(0)>>1) {
 		return nil, d.Errorf(ErrTooLarge, "array of %d bytes", n)
 	}
-	buf := ndarray.AlignedBytes(int(n), payloadAlign)
+	buf := payloadBuffer(int(n))
 	if err := s.ReadFull(buf); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, d.Errorf(io.ErrUnexpectedEOF, "array of %d bytes is cut short", n)
@@ -373,12 +389,16 @@ func (l *loader) sidecar(d *pickle.Decoder, name string) (string, error) {
 // beside the pickle.
 type ndWrapper struct{ l *loader }
 
-func (l *loader) newNDWrapper(d *pickle.Decoder, args pickle.Tuple, kw *pickle.Dict) (any, error) {
+func newNDWrapper(d *pickle.Decoder, args pickle.Tuple, kw *pickle.Dict) (any, error) {
+	l, err := loaderOf(d)
+	if err != nil {
+		return nil, err
+	}
 	return &ndWrapper{l}, nil
 }
 
-func (l *loader) callNDWrapper(d *pickle.Decoder, args pickle.Tuple) (any, error) {
-	return &ndWrapper{l}, nil
+func callNDWrapper(d *pickle.Decoder, args pickle.Tuple) (any, error) {
+	return newNDWrapper(d, args, nil)
 }
 
 func (w *ndWrapper) Build(d *pickle.Decoder, state any) (any, error) {
@@ -438,12 +458,16 @@ func (w *ndWrapper) Build(d *pickle.Decoder, state any) (any, error) {
 // arguments and state, with the data in a z-file beside the pickle.
 type zndWrapper struct{ l *loader }
 
-func (l *loader) newZNDWrapper(d *pickle.Decoder, args pickle.Tuple, kw *pickle.Dict) (any, error) {
+func newZNDWrapper(d *pickle.Decoder, args pickle.Tuple, kw *pickle.Dict) (any, error) {
+	l, err := loaderOf(d)
+	if err != nil {
+		return nil, err
+	}
 	return &zndWrapper{l}, nil
 }
 
-func (l *loader) callZNDWrapper(d *pickle.Decoder, args pickle.Tuple) (any, error) {
-	return &zndWrapper{l}, nil
+func callZNDWrapper(d *pickle.Decoder, args pickle.Tuple) (any, error) {
+	return newZNDWrapper(d, args, nil)
 }
 
 var reconstruct = pickle.Global{Module: "numpy.core.multiarray", Name: "_reconstruct"}
@@ -487,7 +511,7 @@ func (w *zndWrapper) Build(d *pickle.Decoder, state any) (any, error) {
 	if err := d.Reserve(declared, 0); err != nil {
 		return nil, err
 	}
-	data := ndarray.AlignedBytes(int(declared), payloadAlign)
+	data := payloadBuffer(int(declared))
 	if _, err := io.ReadFull(rc, data); err != nil {
 		return nil, d.Errorf(err, "sidecar %s", name)
 	}

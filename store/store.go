@@ -183,8 +183,7 @@ func loadFile(path string, cfg loadConfig, mapIt bool) (file *File, err error) {
 		return fail(fmt.Errorf("not a regular file: %w", ErrUnsupported))
 	}
 	l := newLoader(cfg, path)
-	br := bufio.NewReaderSize(fh, 64<<10)
-	codec, compressed, err := compressors.Detect(br)
+	codec, compressed, err := detect(fh)
 	if err != nil {
 		return fail(err)
 	}
@@ -201,7 +200,7 @@ func loadFile(path string, cfg loadConfig, mapIt bool) (file *File, err error) {
 	case compressed:
 		l.codec = codec.Name
 		l.inputSize = fi.Size()
-		rc, _, err := compressors.NewReader(br, compressors.MaxOutput(cfg.maxBytes+1<<20))
+		rc, _, err := compressors.NewReader(bufio.NewReaderSize(fh, 64<<10), compressors.MaxOutput(cfg.maxBytes+1<<20))
 		if err != nil {
 			return fail(err)
 		}
@@ -224,7 +223,7 @@ func loadFile(path string, cfg loadConfig, mapIt bool) (file *File, err error) {
 		stream = pickle.NewStreamBytes(data)
 		l.mapped = true
 	default:
-		stream = pickle.NewStreamSize(br, fi.Size())
+		stream = pickle.NewStreamSize(fh, fi.Size())
 	}
 	root, err := pickle.NewDecoder(stream, l.decodeOptions()...).Decode()
 	if err == io.EOF {
@@ -236,6 +235,21 @@ func loadFile(path string, cfg loadConfig, mapIt bool) (file *File, err error) {
 	f := &File{path: path, root: root, codec: l.codec, mapping: mapping, closers: l.closers}
 	f.arrays = l.index(root)
 	return f, nil
+}
+
+// detect reads the first bytes of f, without moving its offset, and
+// returns the codec they name.
+func detect(f *os.File) (compressors.Codec, bool, error) {
+	var head [16]byte
+	n, err := f.ReadAt(head[:], 0)
+	if err != nil && err != io.EOF {
+		return compressors.Codec{}, false, err
+	}
+	return detectBytes(head[:n])
+}
+
+func detectBytes(head []byte) (compressors.Codec, bool, error) {
+	return compressors.Detect(bufio.NewReaderSize(bytes.NewReader(head), 16))
 }
 
 // index lists the arrays of the graph in pickle order with what the load
@@ -292,7 +306,7 @@ func (d *Decoder) Decode() (any, error) {
 		return nil, io.EOF
 	}
 	l := newLoader(d.cfg, "")
-	codec, compressed, err := compressors.Detect(bufio.NewReaderSize(bytes.NewReader(head), 16))
+	codec, compressed, err := detectBytes(head)
 	if err != nil {
 		return nil, &PathError{"decode", "", err}
 	}

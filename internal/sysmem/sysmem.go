@@ -7,16 +7,35 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 )
 
 // Fallback is used when nothing can be read from the system.
 const Fallback = 1 << 32
 
-// Available returns the smaller of MemAvailable (from /proc/meminfo) and the
+var (
+	mu       sync.Mutex
+	cached   int64
+	cachedAt time.Time
+)
+
+// Available is AvailableNow, cached for 100 ms: decoders call it once per
+// decode, and reading /proc costs tens of microseconds.
+func Available() int64 {
+	mu.Lock()
+	defer mu.Unlock()
+	if now := time.Now(); cachedAt.IsZero() || now.Sub(cachedAt) > 100*time.Millisecond {
+		cached, cachedAt = AvailableNow(), now
+	}
+	return cached
+}
+
+// AvailableNow returns the smaller of MemAvailable (from /proc/meminfo) and the
 // headroom under RLIMIT_AS and RLIMIT_DATA. It is a best effort: on systems
 // without /proc it returns Fallback.
-func Available() int64 {
+func AvailableNow() int64 {
 	avail := int64(-1)
 	if f, err := os.Open("/proc/meminfo"); err == nil {
 		s := bufio.NewScanner(f)
