@@ -30,6 +30,9 @@ func (p *literalParser) errorf(format string, args ...any) error {
 // parseLiteral parses s, which must hold exactly one literal.
 func parseLiteral(s string, base int64) (any, error) {
 	p := &literalParser{s: s, base: base}
+	if !utf8.ValidString(s) {
+		return nil, p.errorf("text is not UTF-8")
+	}
 	v, err := p.value()
 	if err != nil {
 		return nil, err
