@@ -84,6 +84,9 @@ func TestMain(m *testing.M) {
 	if numpyFixtures.dir != "" {
 		os.RemoveAll(numpyFixtures.dir)
 	}
+	if benchFiles.dir != "" {
+		os.RemoveAll(benchFiles.dir)
+	}
 	os.Exit(code)
 }
 
