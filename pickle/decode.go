@@ -41,11 +41,16 @@ type Decoder struct {
 	cfgErr    error
 	stack     []any
 	marks     []int
-	memo      []any
+	memo      memoTable
+	dicts     slab[Dict]
+	items     anySlab
+	arena     textArena
+	boxes     boxes
 	memoMap   map[int64]any
 	memoN     int
 	memoHoles int
 	frameEnd  int64 // stream offset where the last FRAME ends
+	room      int   // cfg.maxDepth - len(marks): the stack's limit
 	used      int64 // bytes claimed against cfg.maxBytes
 	opStart   int64
 	op        byte
@@ -131,7 +136,8 @@ func (d *Decoder) Decode() (v any, err error) {
 	}
 	d.stack = d.stack[:0]
 	d.marks = d.marks[:0]
-	d.memo = d.memo[:0]
+	d.room = d.cfg.maxDepth
+	d.memo.reset()
 	d.memoMap = nil
 	d.memoN = 0
 	d.memoHoles = 0
@@ -165,11 +171,19 @@ func (d *Decoder) DecodeNested() (any, error) {
 }
 
 func (d *Decoder) push(v any) error {
-	if len(d.stack)+len(d.marks) >= d.cfg.maxDepth {
-		return d.Errorf(ErrTooLarge, "more than %d values open at once (MaxDepth)", d.cfg.maxDepth)
+	if len(d.stack) >= d.room {
+		return errDepth
 	}
 	d.stack = append(d.stack, v)
 	return nil
+}
+
+// errDepth is what push returns when the stack is full; run turns it
+// into a *FormatError (a small push inlines).
+var errDepth = errors.New("depth")
+
+func (d *Decoder) depthError() error {
+	return d.Errorf(ErrTooLarge, "more than %d values open at once (MaxDepth)", d.cfg.maxDepth)
 }
 
 func (d *Decoder) pop() (any, error) {
@@ -206,6 +220,7 @@ func (d *Decoder) popMark() ([]any, error) {
 	}
 	m := d.marks[len(d.marks)-1]
 	d.marks = d.marks[:len(d.marks)-1]
+	d.room++
 	items := d.stack[m:]
 	d.stack = d.stack[:m]
 	return items, nil
@@ -215,8 +230,8 @@ func (d *Decoder) memoPut(idx int64, v any) error {
 	if idx < 0 {
 		return d.Errorf(ErrCorrupt, "negative memo index %d", idx)
 	}
-	if idx < int64(len(d.memo)) {
-		if d.memo[idx] == memoHole {
+	if idx < int64(d.memo.len()) {
+		if d.memo.get(int(idx)) == memoHole {
 			d.memoHoles--
 			// The index may have gone to the map before the slice
 			// grew past it: move it, counting it once.
@@ -226,17 +241,17 @@ func (d *Decoder) memoPut(idx int64, v any) error {
 				d.memoN++
 			}
 		}
-		d.memo[idx] = v
+		d.memo.set(int(idx), v)
 		return d.memoLimit()
 	}
 	// Grow the slice over a gap only while holes stay few next to the
 	// entries, so that sparse indexes cannot make memory out of nothing.
-	if gap := idx - int64(len(d.memo)); gap < 1024 && int64(d.memoHoles)+gap <= int64(d.memoN)+64 {
-		for int64(len(d.memo)) < idx {
-			d.memo = append(d.memo, memoHole)
+	if gap := idx - int64(d.memo.len()); gap < 1024 && int64(d.memoHoles)+gap <= int64(d.memoN)+64 {
+		for int64(d.memo.len()) < idx {
+			d.memo.append(memoHole)
 		}
 		d.memoHoles += int(gap)
-		d.memo = append(d.memo, v)
+		d.memo.append(v)
 		if _, ok := d.memoMap[idx]; ok {
 			delete(d.memoMap, idx)
 		} else {
@@ -262,9 +277,18 @@ func (d *Decoder) memoLimit() error {
 }
 
 func (d *Decoder) memoGet(idx int64) error {
+	if uint64(idx) < uint64(d.memo.len()) {
+		if v := d.memo.get(int(idx)); v != memoHole {
+			return d.push(v)
+		}
+	}
+	return d.memoGetSlow(idx)
+}
+
+func (d *Decoder) memoGetSlow(idx int64) error {
 	var v any = memoHole
-	if idx >= 0 && idx < int64(len(d.memo)) {
-		v = d.memo[idx]
+	if idx >= 0 && idx < int64(d.memo.len()) {
+		v = d.memo.get(int(idx))
 	}
 	if v == memoHole && d.memoMap != nil {
 		if x, ok := d.memoMap[idx]; ok {
@@ -279,6 +303,15 @@ func (d *Decoder) memoGet(idx int64) error {
 
 // next returns n bytes of input, valid until the next read.
 func (d *Decoder) next(n int) ([]byte, error) {
+	if s := d.s; n <= s.w-s.r {
+		b := s.buf[s.r : s.r+n]
+		s.r += n
+		return b, nil
+	}
+	return d.nextSlow(n)
+}
+
+func (d *Decoder) nextSlow(n int) ([]byte, error) {
 	b, err := d.s.Next(n)
 	if err != nil {
 		return nil, d.eof()
@@ -330,7 +363,10 @@ func (d *Decoder) readText(n int64) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return d.text(string(b))
+		if !utf8.Valid(b) {
+			return d.text(string(b))
+		}
+		return d.arena.string(b), nil
 	}
 	b, err := d.readData(n)
 	if err != nil {
@@ -419,6 +455,9 @@ func (d *Decoder) run() (any, error) {
 			op = c
 		}
 		d.op = op
+		if s.w-s.r >= 8 && len(d.stack) < d.room && d.fast(op) {
+			continue
+		}
 		var err error
 		switch op {
 		case opMARK:
@@ -426,6 +465,7 @@ func (d *Decoder) run() (any, error) {
 				return nil, d.Errorf(ErrTooLarge, "more than %d values open at once (MaxDepth)", d.cfg.maxDepth)
 			}
 			d.marks = append(d.marks, len(d.stack))
+			d.room--
 		case opSTOP:
 			// Writers end the last frame with STOP. A frame that claims
 			// bytes past it lies, as from a reader only STOP can show.
@@ -440,6 +480,7 @@ func (d *Decoder) run() (any, error) {
 		case opPOP:
 			if len(d.marks) > 0 && len(d.stack) == d.marks[len(d.marks)-1] {
 				d.marks = d.marks[:len(d.marks)-1]
+				d.room++
 			} else {
 				_, err = d.pop()
 			}
@@ -481,7 +522,7 @@ func (d *Decoder) run() (any, error) {
 		case opBININT:
 			var b []byte
 			if b, err = d.next(4); err == nil {
-				err = d.push(int64(int32(binary.LittleEndian.Uint32(b))))
+				err = d.push(d.boxes.int64(int64(int32(binary.LittleEndian.Uint32(b)))))
 			}
 		case opBININT1:
 			var b []byte
@@ -511,7 +552,7 @@ func (d *Decoder) run() (any, error) {
 		case opBINFLOAT:
 			var b []byte
 			if b, err = d.next(8); err == nil {
-				err = d.push(math.Float64frombits(binary.BigEndian.Uint64(b)))
+				err = d.push(d.boxes.float64(math.Float64frombits(binary.BigEndian.Uint64(b))))
 			}
 
 		// Strings and bytes.
@@ -520,7 +561,7 @@ func (d *Decoder) run() (any, error) {
 			if b, err = d.next(1); err == nil {
 				var str string
 				if str, err = d.readText(int64(b[0])); err == nil {
-					err = d.push(str)
+					err = d.push(d.boxes.string(str))
 				}
 			}
 		case opBINUNICODE:
@@ -639,7 +680,7 @@ func (d *Decoder) run() (any, error) {
 				err = d.push(&List{Items: append([]any{}, items...)})
 			}
 		case opEMPTY_DICT:
-			err = d.push(&Dict{})
+			err = d.push(d.dicts.new(256))
 		case opDICT:
 			var items []any
 			if items, err = d.popMark(); err == nil {
@@ -896,9 +937,71 @@ func (d *Decoder) run() (any, error) {
 			return nil, d.Errorf(ErrCorrupt, "unknown opcode 0x%02x", op)
 		}
 		if err != nil {
+			if err == errDepth {
+				err = d.depthError()
+			}
 			return nil, err
 		}
 	}
+}
+
+// fast runs the commonest opcodes when their argument is buffered and
+// the stack has room, and reports whether it did. Otherwise the general
+// path in run handles the opcode, and reports any error.
+func (d *Decoder) fast(op byte) bool {
+	s := d.s
+	var v any
+	switch op {
+	case opBINGET:
+		idx := int(s.buf[s.r])
+		if idx >= d.memo.len() {
+			return false
+		}
+		if v = d.memo.get(idx); v == memoHole {
+			return false
+		}
+		s.r++
+	case opMEMOIZE:
+		if len(d.stack) == 0 || (len(d.marks) > 0 && len(d.stack) == d.marks[len(d.marks)-1]) ||
+			d.memoMap != nil || d.memoHoles != 0 || d.memoN != d.memo.len() || d.memoN >= d.cfg.maxMemo {
+			return false
+		}
+		d.memo.append(d.stack[len(d.stack)-1])
+		d.memoN++
+		return true
+	case opBININT1:
+		v = int64(s.buf[s.r])
+		s.r++
+	case opBININT2:
+		v = int64(binary.LittleEndian.Uint16(s.buf[s.r:]))
+		s.r += 2
+	case opBININT:
+		v = d.boxes.int64(int64(int32(binary.LittleEndian.Uint32(s.buf[s.r:]))))
+		s.r += 4
+	case opBINFLOAT:
+		v = d.boxes.float64(math.Float64frombits(binary.BigEndian.Uint64(s.buf[s.r:])))
+		s.r += 8
+	case opSHORT_BINUNICODE:
+		n := int(s.buf[s.r])
+		if n+1 > s.w-s.r || int64(n) > d.cfg.maxBytes-d.used {
+			return false
+		}
+		b := s.buf[s.r+1 : s.r+1+n]
+		for _, c := range b {
+			if c >= 0x80 {
+				return false // not ASCII: let the general path check it
+			}
+		}
+		d.used += int64(n)
+		s.r += 1 + n
+		v = d.boxes.string(d.arena.string(b))
+	case opEMPTY_DICT:
+		v = d.dicts.new(256)
+	default:
+		return false
+	}
+	d.stack = append(d.stack, v)
+	return true
 }
 
 func truncate(b []byte) string {
@@ -1100,12 +1203,47 @@ func (d *Decoder) setItems(dict *Dict, items []any) error {
 	if len(items)%2 != 0 {
 		return d.Errorf(ErrCorrupt, "odd number of items for a dict")
 	}
+	n := len(items) / 2
+	if len(dict.t.keys) == 0 && cap(dict.t.keys) == 0 && n <= smallTable {
+		// The common case: a fresh small dict. When its keys are
+		// distinct strings, they and the values are copied in bulk.
+		buf := d.items.take(2 * n)
+		keys, vals := buf[:0:n], buf[n:n:2*n]
+		if fastStringItems(items) {
+			for i := 0; i < len(items); i += 2 {
+				keys = append(keys, items[i])
+				vals = append(vals, items[i+1])
+			}
+			dict.t.keys, dict.t.vals = keys, vals
+			return nil
+		}
+		dict.t.keys, dict.t.vals = keys, vals
+	} else {
+		dict.t.reserve(n, true)
+	}
 	for i := 0; i < len(items); i += 2 {
-		if err := dict.Set(items[i], items[i+1]); err != nil {
+		if err := dict.t.put(items[i], items[i+1], true); err != nil {
 			return d.Errorf(ErrCorrupt, "%v", err)
 		}
 	}
 	return nil
+}
+
+// fastStringItems reports whether the keys of a few key, value pairs are
+// strings that differ from each other.
+func fastStringItems(items []any) bool {
+	for i := 0; i < len(items); i += 2 {
+		k, ok := items[i].(string)
+		if !ok {
+			return false
+		}
+		for j := 0; j < i; j += 2 {
+			if items[j].(string) == k {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func (d *Decoder) setItemsOn(target any, items []any) error {
@@ -1127,6 +1265,13 @@ func (d *Decoder) setItemsOn(target any, items []any) error {
 func (d *Decoder) appendItems(target any, items []any) error {
 	switch t := target.(type) {
 	case *List:
+		if len(t.Items)+len(items) > cap(t.Items) {
+			// Grow by doubling: append's gentler growth for large
+			// slices copies a long list many times over.
+			grown := make([]any, len(t.Items), max(2*cap(t.Items), len(t.Items)+len(items)))
+			copy(grown, t.Items)
+			t.Items = grown
+		}
 		t.Items = append(t.Items, items...)
 		return nil
 	case *Object:

@@ -420,7 +420,7 @@ func (e *Encoder) Value(v any) error {
 		sort.Strings(keys)
 		d := &Dict{}
 		for _, k := range keys {
-			d.t.put(k, x[k])
+			d.t.put(k, x[k], true)
 		}
 		return e.dictItems(d, false)
 	case *Set:
@@ -949,7 +949,7 @@ func (e *Encoder) reflectValue(rv reflect.Value) error {
 					name = tag
 				}
 			}
-			d.t.put(name, rv.Field(i).Interface())
+			d.t.put(name, rv.Field(i).Interface(), true)
 		}
 		return e.dictItems(d, false)
 	}

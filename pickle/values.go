@@ -134,23 +134,66 @@ type DictItem struct {
 
 // table is an insertion-ordered hash table keyed by Python hash
 // semantics. Dict and Set share it.
+//
+// Most keys are str or int, which are their own normalized key: norm
+// stays nil until another kind of key arrives. keys and vals usually share
+// one allocation (see reserve).
 type table struct {
 	keys []any
 	vals []any
-	norm []any       // normalized keys, parallel to keys
+	x    *tableIndex // nil while the keys are their own normalized keys and few
+}
+
+// tableIndex holds what only some tables need.
+type tableIndex struct {
+	norm []any       // normalized keys, parallel to keys, or nil when keys are their own
 	idx  map[any]int // built once the table grows past smallTable
 }
 
 const smallTable = 8
 
-func (t *table) find(nk any) int {
-	if t.idx != nil {
-		if i, ok := t.idx[nk]; ok {
-			return i
-		}
-		return -1
+// selfNormal reports whether k is its own normalized key.
+func selfNormal(k any) bool {
+	switch k.(type) {
+	case string, int64:
+		return true
 	}
-	for i, k := range t.norm {
+	return false
+}
+
+// reserve makes room for n more items, keys and values in one allocation.
+func (t *table) reserve(n int, withVals bool) {
+	if n <= cap(t.keys)-len(t.keys) {
+		return
+	}
+	c := len(t.keys) + n
+	if !withVals {
+		keys := make([]any, len(t.keys), c)
+		copy(keys, t.keys)
+		t.keys = keys
+		return
+	}
+	buf := make([]any, 2*c)
+	keys, vals := buf[:len(t.keys):c], buf[c:c+len(t.vals):2*c]
+	copy(keys, t.keys)
+	copy(vals, t.vals)
+	t.keys, t.vals = keys, vals
+}
+
+func (t *table) find(nk any) int {
+	ks := t.keys
+	if t.x != nil {
+		if t.x.idx != nil {
+			if i, ok := t.x.idx[nk]; ok {
+				return i
+			}
+			return -1
+		}
+		if t.x.norm != nil {
+			ks = t.x.norm
+		}
+	}
+	for i, k := range ks {
 		if k == nk {
 			return i
 		}
@@ -158,38 +201,66 @@ func (t *table) find(nk any) int {
 	return -1
 }
 
-func (t *table) put(k, v any) error {
-	nk, err := hashKey(k)
-	if err != nil {
-		return err
+// normKey returns the normalized key of item i.
+func (t *table) normKey(i int) any {
+	if t.x == nil || t.x.norm == nil {
+		return t.keys[i]
+	}
+	return t.x.norm[i]
+}
+
+func (t *table) put(k, v any, withVals bool) error {
+	nk, own := k, true
+	switch k.(type) {
+	case string, int64:
+	default:
+		var err error
+		if nk, err = hashKey(k); err != nil {
+			return err
+		}
+		own = false
 	}
 	if i := t.find(nk); i >= 0 {
-		t.vals[i] = v
+		if withVals {
+			t.vals[i] = v
+		}
 		return nil
 	}
+	if !own && (t.x == nil || t.x.norm == nil) {
+		if t.x == nil {
+			t.x = &tableIndex{}
+		}
+		t.x.norm = make([]any, len(t.keys), cap(t.keys))
+		copy(t.x.norm, t.keys)
+	}
 	t.keys = append(t.keys, k)
-	t.vals = append(t.vals, v)
-	t.norm = append(t.norm, nk)
-	if t.idx != nil {
-		t.idx[nk] = len(t.keys) - 1
+	if withVals {
+		t.vals = append(t.vals, v)
+	}
+	if t.x != nil && t.x.norm != nil {
+		t.x.norm = append(t.x.norm, nk)
+	}
+	if t.x != nil && t.x.idx != nil {
+		t.x.idx[nk] = len(t.keys) - 1
 	} else if len(t.keys) > smallTable {
-		t.idx = make(map[any]int, len(t.keys)*2)
-		for i, k := range t.norm {
-			t.idx[k] = i
+		if t.x == nil {
+			t.x = &tableIndex{}
+		}
+		t.x.idx = make(map[any]int, len(t.keys)*2)
+		for i := range t.keys {
+			t.x.idx[t.normKey(i)] = i
 		}
 	}
 	return nil
 }
 
-func (t *table) get(k any) (any, bool) {
+func (t *table) get(k any) (int, bool) {
 	nk, err := hashKey(k)
 	if err != nil {
-		return nil, false
+		return -1, false
 	}
-	if i := t.find(nk); i >= 0 {
-		return t.vals[i], true
-	}
-	return nil, false
+	i := t.find(nk)
+	return i, i >= 0
 }
 
 // Dict is a Python dict. It keeps insertion order and accepts any hashable
@@ -210,10 +281,15 @@ func NewDict() *Dict { return &Dict{} }
 func (d *Dict) Len() int { return len(d.t.keys) }
 
 // Set sets d[k] = v. It fails when k is not hashable.
-func (d *Dict) Set(k, v any) error { return d.t.put(k, v) }
+func (d *Dict) Set(k, v any) error { return d.t.put(k, v, true) }
 
 // Get returns d[k].
-func (d *Dict) Get(k any) (any, bool) { return d.t.get(k) }
+func (d *Dict) Get(k any) (any, bool) {
+	if i, ok := d.t.get(k); ok {
+		return d.t.vals[i], true
+	}
+	return nil, false
+}
 
 // Keys returns the keys in insertion order. The slice is shared: do not
 // modify it.
@@ -260,7 +336,7 @@ func NewSet(items ...any) (*Set, error) {
 }
 
 // Add adds v to the set.
-func (s *Set) Add(v any) error { return s.t.put(v, nil) }
+func (s *Set) Add(v any) error { return s.t.put(v, nil, false) }
 
 // Has reports whether v is in the set.
 func (s *Set) Has(v any) bool { _, ok := s.t.get(v); return ok }
@@ -331,8 +407,8 @@ func hashKey(v any) (any, error) {
 			return nil, unhashableError{v}
 		}
 		parts := make([]string, 0, x.Len())
-		for _, k := range x.t.norm {
-			parts = append(parts, string(appendKey(nil, k)))
+		for i := range x.t.keys {
+			parts = append(parts, string(appendKey(nil, x.t.normKey(i))))
 		}
 		sortStrings(parts)
 		var b []byte

@@ -1,8 +1,12 @@
 package pickle
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
 	"math/big"
+	"reflect"
+	"runtime"
 	"testing"
 )
 
@@ -117,5 +121,43 @@ func TestEqual(t *testing.T) {
 		if Equal(p[0], p[1]) || Equal(p[1], p[0]) {
 			t.Errorf("%s == %s", show(p[0]), show(p[1]))
 		}
+	}
+}
+
+// TestBoxes checks that the decoder's pooled int, float and str values
+// behave exactly like ordinary ones.
+func TestBoxes(t *testing.T) {
+	if !boxesWork {
+		t.Fatal("boxes fall back to ordinary conversions: the interface layout check failed")
+	}
+	var b boxes
+	var got []any
+	for i := range 2000 {
+		got = append(got, b.int64(int64(i)*1000003), b.float64(float64(i)+0.5), b.string(fmt.Sprint("s", i)))
+	}
+	m := map[any]int{}
+	for i := range 2000 {
+		gi, gf, gs := got[3*i], got[3*i+1], got[3*i+2]
+		if gi != any(int64(i)*1000003) || gf != any(float64(i)+0.5) || gs != any(fmt.Sprint("s", i)) {
+			t.Fatalf("item %d: %v %v %v", i, gi, gf, gs)
+		}
+		if reflect.TypeOf(gi) != reflect.TypeOf(int64(0)) || reflect.ValueOf(gf).Float() != float64(i)+0.5 {
+			t.Fatalf("item %d: reflect sees %T %v", i, gi, gf)
+		}
+		if fmt.Sprint(gi, gf, gs) != fmt.Sprint(int64(i)*1000003, float64(i)+0.5, fmt.Sprint("s", i)) {
+			t.Fatalf("item %d prints as %v %v %v", i, gi, gf, gs)
+		}
+		m[gi]++
+		m[gs]++
+	}
+	runtime.GC()
+	for i := range 2000 {
+		if m[int64(i)*1000003] != 1 || m[fmt.Sprint("s", i)] != 1 {
+			t.Fatalf("map lookups fail for item %d", i)
+		}
+	}
+	j, err := json.Marshal(got[:3])
+	if err != nil || string(j) != `[0,0.5,"s0"]` {
+		t.Fatalf("json: %s, %v", j, err)
 	}
 }

@@ -1,0 +1,205 @@
+package pickle
+
+import "unsafe"
+
+// memoChunk is the number of memo entries per chunk. The memo grows by
+// whole chunks, so it never copies its entries as a growing slice would.
+const memoChunk = 4096
+
+// memoTable is the unpickler's memo: a slice of entries indexed from 0,
+// stored in fixed-size chunks.
+type memoTable struct {
+	chunks [][]any
+	n      int
+}
+
+func (m *memoTable) len() int { return m.n }
+
+func (m *memoTable) get(i int) any { return m.chunks[uint(i)/memoChunk][uint(i)%memoChunk] }
+
+func (m *memoTable) set(i int, v any) { m.chunks[uint(i)/memoChunk][uint(i)%memoChunk] = v }
+
+func (m *memoTable) append(v any) {
+	if m.n == len(m.chunks)*memoChunk {
+		m.chunks = append(m.chunks, make([]any, memoChunk))
+	}
+	m.set(m.n, v)
+	m.n++
+}
+
+// reset empties the memo, letting go of the values it held.
+func (m *memoTable) reset() {
+	for i := range m.chunks {
+		if i*memoChunk >= m.n {
+			break
+		}
+		clear(m.chunks[i])
+	}
+	m.n = 0
+}
+
+// slab hands out values of type T from larger allocations, which saves an
+// allocation per value when a pickle holds millions of small containers.
+// A value keeps its whole block alive, which is at most a few tens of KiB.
+type slab[T any] struct {
+	block []T
+}
+
+func (s *slab[T]) new(blockLen int) *T {
+	if len(s.block) == 0 {
+		s.block = make([]T, blockLen)
+	}
+	p := &s.block[0]
+	s.block = s.block[1:]
+	return p
+}
+
+// anySlab hands out small []any slices (the items of small dicts) from
+// larger blocks. Each slice has its capacity capped at its length, so an
+// append past it moves to fresh memory and never touches a neighbor.
+type anySlab struct {
+	block []any
+}
+
+const anySlabBlock = 2048
+
+func (s *anySlab) take(n int) []any {
+	if n > anySlabBlock/8 {
+		return make([]any, n)
+	}
+	if len(s.block) < n {
+		s.block = make([]any, anySlabBlock)
+	}
+	out := s.block[:n:n]
+	s.block = s.block[n:]
+	return out
+}
+
+// textArena copies short strings into shared blocks, which saves an
+// allocation per string. The bytes of a block are never written again
+// once a string points at them, so the strings stay immutable.
+type textArena struct {
+	block []byte
+}
+
+const (
+	textArenaBlock = 16 << 10
+	textArenaMax   = 256 // longer strings get their own allocation
+)
+
+func (a *textArena) string(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > textArenaMax {
+		return string(b)
+	}
+	if cap(a.block)-len(a.block) < len(b) {
+		a.block = make([]byte, 0, textArenaBlock)
+	}
+	start := len(a.block)
+	a.block = append(a.block, b...)
+	return unsafe.String(&a.block[start], len(b))
+}
+
+// Interface values without an allocation each.
+//
+// Converting an int64, float64 or string to any copies the value to the
+// heap (except small integers), and a pickle of a million small records
+// does that millions of times: the allocations, and the garbage
+// collector's work on them, dominated decoding. boxes instead stores the
+// values in blocks and makes interface values that point into them, as the
+// runtime's own conversion points small integers into a static table. A
+// value is never written again once boxed, so it stays immutable; a block
+// lives as long as any value in it.
+//
+// This relies on the layout of an empty interface (a type word, then a
+// pointer to the data), which has not changed since Go 1. boxesWork checks
+// it at start-up; if the check fails, boxes makes ordinary conversions.
+
+type eface struct {
+	typ  unsafe.Pointer
+	data unsafe.Pointer
+}
+
+func typeWord(v any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&v)).typ }
+
+var (
+	int64Type   = typeWord(int64(0))
+	float64Type = typeWord(float64(0))
+	stringType  = typeWord("")
+)
+
+// makeAny returns the interface value of type typ whose data is at p.
+func makeAny(typ, p unsafe.Pointer) any {
+	var out any
+	e := (*eface)(unsafe.Pointer(&out))
+	e.typ, e.data = typ, p
+	return out
+}
+
+// boxes hands out interface values of int64, float64 and string whose
+// data lives in shared blocks.
+type boxes struct {
+	ints   []int64
+	floats []float64
+	strs   []string
+}
+
+const boxBlock = 512
+
+func (b *boxes) int64(v int64) any {
+	if !boxesWork || uint64(v) < 256 { // small ints never allocate
+		return v
+	}
+	if len(b.ints) == 0 {
+		b.ints = make([]int64, boxBlock)
+	}
+	p := &b.ints[0]
+	b.ints = b.ints[1:]
+	*p = v
+	return makeAny(int64Type, unsafe.Pointer(p))
+}
+
+func (b *boxes) float64(v float64) any {
+	if !boxesWork {
+		return v
+	}
+	if len(b.floats) == 0 {
+		b.floats = make([]float64, boxBlock)
+	}
+	p := &b.floats[0]
+	b.floats = b.floats[1:]
+	*p = v
+	return makeAny(float64Type, unsafe.Pointer(p))
+}
+
+func (b *boxes) string(v string) any {
+	if !boxesWork {
+		return v
+	}
+	if len(b.strs) == 0 {
+		b.strs = make([]string, boxBlock)
+	}
+	p := &b.strs[0]
+	b.strs = b.strs[1:]
+	*p = v
+	return makeAny(stringType, unsafe.Pointer(p))
+}
+
+// boxesWork reports whether boxed values are indistinguishable from
+// ordinary conversions.
+var boxesWork = func() bool {
+	b := boxes{ints: make([]int64, 1), floats: make([]float64, 1), strs: make([]string, 1)}
+	i := makeAny(int64Type, unsafe.Pointer(&b.ints[0]))
+	b.ints[0] = -12345
+	f := makeAny(float64Type, unsafe.Pointer(&b.floats[0]))
+	b.floats[0] = 2.5
+	s := makeAny(stringType, unsafe.Pointer(&b.strs[0]))
+	b.strs[0] = "box"
+	x, ok1 := i.(int64)
+	y, ok2 := f.(float64)
+	z, ok3 := s.(string)
+	return ok1 && ok2 && ok3 && x == -12345 && y == 2.5 && z == "box" &&
+		i == any(int64(-12345)) && f == any(2.5) && s == any("box")
+}()
