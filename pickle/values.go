@@ -361,9 +361,33 @@ type compositeKey struct {
 	s   string
 }
 
+// Limits of hashKey: how deep tuples may nest in a dict key or set item,
+// and how many bytes the encodings of one key may take in all. Without
+// them a hostile pickle could nest a key a million deep, which overflows
+// the goroutine stack and kills the process, or share one tuple at every
+// level of a key, which doubles its encoding at each.
+const (
+	maxKeyDepth = 1000
+	maxKeyBytes = 1 << 20
+)
+
+// keyLimitError reports a key over those limits.
+type keyLimitError struct{ what string }
+
+func (e keyLimitError) Error() string { return "dict key or set item " + e.what }
+
+func (e keyLimitError) Unwrap() error { return ErrTooLarge }
+
 // hashKey maps a hashable value to a comparable Go value such that two
 // values are equal as Python dict keys exactly when their keys are ==.
 func hashKey(v any) (any, error) {
+	budget := maxKeyBytes
+	return hashKeyLimited(v, 0, &budget)
+}
+
+// hashKeyLimited is hashKey at nesting depth depth, with budget bytes of
+// encoding left.
+func hashKeyLimited(v any, depth int, budget *int) (any, error) {
 	switch x := v.(type) {
 	case string, int64:
 		return v, nil
@@ -393,13 +417,20 @@ func hashKey(v any) (any, error) {
 	case Global:
 		return x, nil
 	case Tuple:
+		if depth >= maxKeyDepth {
+			return nil, keyLimitError{fmt.Sprintf("nests tuples more than %d deep", maxKeyDepth)}
+		}
 		var b []byte
 		for _, e := range x {
-			k, err := hashKey(e)
+			k, err := hashKeyLimited(e, depth+1, budget)
 			if err != nil {
 				return nil, err
 			}
+			n := len(b)
 			b = appendKey(b, k)
+			if *budget -= len(b) - n; *budget < 0 {
+				return nil, keyLimitError{fmt.Sprintf("takes more than %d bytes to compare", maxKeyBytes)}
+			}
 		}
 		return compositeKey{'t', string(b)}, nil
 	case *Set:
@@ -414,6 +445,9 @@ func hashKey(v any) (any, error) {
 		var b []byte
 		for _, p := range parts {
 			b = append(b, p...)
+			if *budget -= len(p); *budget < 0 {
+				return nil, keyLimitError{fmt.Sprintf("takes more than %d bytes to compare", maxKeyBytes)}
+			}
 		}
 		return compositeKey{'f', string(b)}, nil
 	case *List, *Dict, ByteArray:
