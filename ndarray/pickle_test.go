@@ -249,3 +249,25 @@ func TestTruncatedPickles(t *testing.T) {
 		}
 	}
 }
+
+// A Python 2 numpy pickle: str (SHORT_BINSTRING) for the typecode, the
+// dtype's type string and byte order, and the data. Python 3 loads it with
+// encoding='latin1' or 'bytes' as array([1, 255], dtype=int16).
+const py2Pickle = "\x80\x02cnumpy.core.multiarray\n_reconstruct\nq\x00cnumpy\nndarray\nq\x01K\x00\x85q\x02U\x01b\x87q\x03Rq\x04(K\x01K\x02\x85cnumpy\ndtype\nq\x05U\x02i2K\x00K\x01\x87Rq\x06(K\x03U\x01<NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tbK\x00U\x04\x01\x00\xff\x00tb."
+
+func TestPython2Pickle(t *testing.T) {
+	for _, mode := range []pickle.Py2Strings{pickle.Py2Bytes, pickle.Py2Latin1} {
+		v, err := decodeNumpy([]byte(py2Pickle), pickle.WithPy2Strings(mode), pickle.Strict(true))
+		if err != nil {
+			t.Fatalf("mode %d: %v", mode, err)
+		}
+		a := v.(*Array)
+		if a.DType.String() != "<i2" || a.At(0) != int16(1) || a.At(1) != int16(255) {
+			t.Errorf("mode %d: %v %v %v", mode, a, a.At(0), a.At(1))
+		}
+	}
+	// Python 3's default (ASCII) refuses the data byte 0xff, as Python does.
+	if _, err := decodeNumpy([]byte(py2Pickle), pickle.WithPy2Strings(pickle.Py2ASCII)); err == nil {
+		t.Errorf("ASCII mode accepted binary data")
+	}
+}

@@ -14,6 +14,7 @@ import json
 import os
 import pickle
 import sys
+import tempfile
 
 import numpy as np
 
@@ -91,6 +92,11 @@ def arrays():
     c['struct_0d'] = np.array((1, 2.), [('a', '<i8'), ('b', '<f8')])
     c['matrix'] = np.matrix([[1., 2.], [3., 4.]])
     c['recarray'] = np.rec.array([(1, 2.)], dtype=[('a', '<i4'), ('b', '<f8')])
+    with tempfile.TemporaryDirectory() as d:
+        # The mapping outlives the file, which is removed at once.
+        mm = np.memmap(os.path.join(d, 'mm.dat'), dtype='<f4', mode='w+', shape=(2, 3))
+        mm[:] = np.arange(6).reshape(2, 3)
+    c['memmap'] = mm
     return c
 
 
