@@ -17,6 +17,7 @@ import (
 
 	"github.com/jlstore/jlstore/compressors"
 	"github.com/jlstore/jlstore/ndarray"
+	"github.com/jlstore/jlstore/pickle"
 	"github.com/jlstore/jlstore/store"
 )
 
@@ -34,7 +35,8 @@ the page cache is warm. With --python the same files are loaded by Python's
 joblib, in memory and with mmap_mode="r", when a python3 with joblib is
 found ($JLSTORE_PYTHON, /usr/bin/python3, python3).
 
-Compressing large data with bz2 or xz is slow: choose codecs with --codecs.
+bz2, lzma and xz compress at a few MB/s or less, so they run only when
+named: --codecs all, or --codecs none,xz.
 
 examples:
   jlstore bench model.pkl
@@ -63,7 +65,7 @@ func runBench(c *cli, args []string) error {
 	fs := c.flags()
 	var size byteSize
 	fs.Var(&size, "size", "benchmark generated data of about `SIZE` bytes (e.g. 1GiB) instead of a file")
-	codecList := fs.String("codecs", "", "comma-separated `LIST` of codecs; none means uncompressed (default: none and every writable codec)")
+	codecList := fs.String("codecs", "", "comma-separated `LIST` of codecs, or all; none means uncompressed (default: "+strings.Join(defaultBenchCodecs(), ",")+")")
 	runs := fs.Int("runs", 3, "time each step `N` times and keep the fastest")
 	withPy := fs.Bool("python", false, "also time Python's joblib.load on the same files")
 	dir := fs.String("dir", "", "write the files into `DIR` (default: a temporary folder, removed afterwards)")
@@ -82,8 +84,10 @@ func runBench(c *cli, args []string) error {
 	if *runs < 1 {
 		return usagef("--runs must be at least 1")
 	}
-	codecs := append([]string{"none"}, writableCodecs()...)
-	if *codecList != "" {
+	codecs := defaultBenchCodecs()
+	if *codecList == "all" {
+		codecs = append([]string{"none"}, writableCodecs()...)
+	} else if *codecList != "" {
 		codecs = strings.Split(*codecList, ",")
 		for _, name := range codecs {
 			if name != "none" && !slices.Contains(writableCodecs(), name) {
@@ -110,13 +114,13 @@ func runBench(c *cli, args []string) error {
 		}
 		data, source = v, pos[0]
 	}
-	work := *dir
-	if work == "" {
-		if work, err = os.MkdirTemp("", "jlstore-bench-*"); err != nil {
+	folder := *dir
+	if folder == "" {
+		if folder, err = os.MkdirTemp("", "jlstore-bench-*"); err != nil {
 			return err
 		}
-		defer os.RemoveAll(work)
-	} else if err := os.MkdirAll(work, 0o755); err != nil {
+		defer os.RemoveAll(folder)
+	} else if err := os.MkdirAll(folder, 0o755); err != nil {
 		return err
 	}
 
@@ -125,7 +129,11 @@ func runBench(c *cli, args []string) error {
 	for _, name := range codecs {
 		rows = append(rows, &benchRow{codec: name, level: -1})
 	}
-	bar := c.progress(int64(size)*int64(len(rows)*(2**runs+1)), "benchmarking")
+	work := int64(size)
+	if work == 0 {
+		work = arrayBytesOf(data)
+	}
+	bar := c.progress(work*int64(len(rows)*(2**runs+1)), "benchmarking")
 	defer bar.finish()
 	for _, r := range rows {
 		ext, opts := ".pkl", []store.DumpOption{store.Compress("", 0)}
@@ -135,13 +143,13 @@ func runBench(c *cli, args []string) error {
 			r.level = cd.DefaultLevel
 			opts = []store.DumpOption{store.Compress(r.codec, -1)}
 		}
-		r.path = filepath.Join(work, "bench"+ext)
+		r.path = filepath.Join(folder, "bench"+ext)
 		t0 := time.Now()
 		if err := store.Dump(r.path, data, opts...); err != nil {
 			return err
 		}
 		r.dump = time.Since(t0)
-		bar.add(int64(size))
+		bar.add(work)
 		r.fileSize = fileSize(r.path)
 		r.open, r.load = time.Duration(math.MaxInt64), time.Duration(math.MaxInt64)
 		for i := 0; i < *runs && r.err == nil; i++ {
@@ -159,7 +167,7 @@ func runBench(c *cli, args []string) error {
 				}
 			}
 			f.Close()
-			bar.add(int64(size))
+			bar.add(work)
 			runtime.GC()
 			t0 = time.Now()
 			v, err := store.Load(r.path, lim.options()...)
@@ -170,7 +178,7 @@ func runBench(c *cli, args []string) error {
 			r.load = min(r.load, time.Since(t0))
 			runtime.KeepAlive(v)
 			v = nil
-			bar.add(int64(size))
+			bar.add(work)
 		}
 	}
 	if py != "" {
@@ -223,6 +231,72 @@ func runBench(c *cli, args []string) error {
 	fmt.Fprintln(c.stdout, "\nopen: store.Open (maps an uncompressed file; others are decompressed into memory, as joblib does)")
 	fmt.Fprintln(c.stdout, "load: store.Load (every array streamed into memory)")
 	return nil
+}
+
+// slowCodecs write at a few MB/s or less (lzma and xz well under one):
+// bench leaves them out unless asked.
+var slowCodecs = []string{"bz2", "lzma", "xz"}
+
+func defaultBenchCodecs() []string {
+	out := []string{"none"}
+	for _, c := range writableCodecs() {
+		if !slices.Contains(slowCodecs, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// arrayBytesOf sums the bytes of the arrays in a loaded graph, for the
+// progress bar.
+func arrayBytesOf(v any) int64 {
+	var n int64
+	var walk func(v any, depth int)
+	seen := map[any]bool{}
+	walk = func(v any, depth int) {
+		if depth > 64 {
+			return
+		}
+		switch x := v.(type) {
+		case *ndarray.Array:
+			if !seen[x] {
+				seen[x] = true
+				n += int64(len(x.Data))
+			}
+		case *pickle.List:
+			if !seen[x] {
+				seen[x] = true
+				for _, it := range x.Items {
+					walk(it, depth+1)
+				}
+			}
+		case pickle.Tuple:
+			for _, it := range x {
+				walk(it, depth+1)
+			}
+		case *pickle.Dict:
+			if !seen[x] {
+				seen[x] = true
+				for _, it := range x.Values() {
+					walk(it, depth+1)
+				}
+			}
+		case *pickle.Object:
+			if !seen[x] {
+				seen[x] = true
+				walk(x.Args, depth+1)
+				walk(x.State, depth+1)
+				for _, it := range x.ListItems {
+					walk(it, depth+1)
+				}
+				for _, it := range x.DictItems {
+					walk(it.Value, depth+1)
+				}
+			}
+		}
+	}
+	walk(v, 0)
+	return n
 }
 
 func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

@@ -78,6 +78,8 @@ type lsEntry struct {
 	Note     string          `json:"note"`
 
 	dtypeText string
+	dtypeStr  string // numpy's dtype.str
+	fields    int    // of a structured dtype
 }
 
 // listArrays opens path, keeping the stored byte order, and describes
@@ -111,6 +113,8 @@ func describeArray(info store.ArrayInfo) (lsEntry, error) {
 		Subclass:  subclassName(a),
 		Note:      info.Note,
 		dtypeText: dtypeText(a.DType),
+		dtypeStr:  a.DType.String(),
+		fields:    len(a.DType.Fields()),
 	}
 	e.DType = dtypeJSON(a.DType)
 	if info.Offset >= 0 {
@@ -228,7 +232,12 @@ func writeLsText(w io.Writer, entries []lsEntry) error {
 		if e.Mmap {
 			mm = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", e.Path, e.dtypeText, shapeText(e.Shape), e.Order, e.NBytes, off, mm, sum)
+		dt := e.dtypeText
+		if e.fields > 0 {
+			// The fields are in --json; keep the table narrow.
+			dt = fmt.Sprintf("%s (%s)", e.dtypeStr, plural(e.fields, "field"))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", e.Path, dt, shapeText(e.Shape), e.Order, e.NBytes, off, mm, sum)
 	}
 	return tw.Flush()
 }

@@ -158,11 +158,7 @@ func (c *cli) parse(fs *flag.FlagSet, args []string, minPos, maxPos int) ([]stri
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				cmdHelp(c.stdout, c.cmd)
-				if hasFlags(fs) {
-					fmt.Fprintln(c.stdout, "\nflags:")
-					fs.SetOutput(c.stdout)
-					fs.PrintDefaults()
-				}
+				printFlags(c.stdout, fs)
 				return nil, errHelp
 			}
 			return nil, &usageError{err.Error()}
@@ -188,8 +184,25 @@ func (c *cli) parse(fs *flag.FlagSet, args []string, minPos, maxPos int) ([]stri
 	return pos, nil
 }
 
-func hasFlags(fs *flag.FlagSet) bool {
-	n := 0
-	fs.VisitAll(func(*flag.Flag) { n++ })
-	return n > 0
+// printFlags lists the flags as users type them, with two dashes.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	first := true
+	fs.VisitAll(func(f *flag.Flag) {
+		if first {
+			fmt.Fprintln(w, "\nflags:")
+			first = false
+		}
+		name, usage := flag.UnquoteUsage(f)
+		if name == "" && f.DefValue != "false" {
+			name = "VALUE"
+		}
+		line := "  --" + f.Name
+		if name != "" {
+			line += " " + name
+		}
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+			usage += fmt.Sprintf(" (default %s)", f.DefValue)
+		}
+		fmt.Fprintf(w, "%s\n      %s\n", line, usage)
+	})
 }

@@ -239,14 +239,16 @@ func arraySummary(a *ndarray.Array) string {
 		kind = subclassName(a)
 	}
 	s := fmt.Sprintf("%s %s %s %s", kind, dtypeText(a.DType), shapeText(a.Shape), a.Order)
+	return s + " " + arrayValues(a, 6)
+}
+
+// arrayValues renders the first show elements of a in C order, as a
+// list.
+func arrayValues(a *ndarray.Array, show int) string {
 	if a.Validate() != nil {
-		return s
+		return "[?]"
 	}
 	n := a.Size()
-	if n == 0 {
-		return s + " []"
-	}
-	const show = 6
 	vals := make([]string, 0, show)
 	idx := make([]int, len(a.Shape))
 	for i := 0; i < n && i < show; i++ {
@@ -257,7 +259,7 @@ func arraySummary(a *ndarray.Array) string {
 	if n > show {
 		more = ", ..."
 	}
-	return s + " [" + strings.Join(vals, ", ") + more + "]"
+	return "[" + strings.Join(vals, ", ") + more + "]"
 }
 
 // unravel sets idx to the C-order multi-index of flat index i.
@@ -296,16 +298,30 @@ func elemText(v any) string {
 	case string, []byte, nil, *big.Int, pickle.Tuple:
 		return store.Repr(x)
 	case ndarray.Record:
-		return "(record)"
+		parts := make([]string, len(x.Values))
+		for i, f := range x.Values {
+			parts[i] = elemText(f)
+		}
+		return "(" + strings.Join(parts, ", ") + ")"
+	case ndarray.TimeDelta:
+		if x.IsNaT() {
+			return "NaT"
+		}
+		return strconv.FormatInt(x.Value, 10)
+	case int8, int16, int32, int64, uint8, uint16, uint32, uint64, int, uint:
+		return fmt.Sprint(x)
 	case *ndarray.Array:
-		return "array" + shapeText(x.Shape)
+		// A subarray field.
+		return arrayValues(x, 4)
 	case fmt.Stringer:
 		return x.String()
 	}
 	if r := store.Repr(v); !strings.HasPrefix(r, "<") {
 		return r
 	}
-	return fmt.Sprint(v)
+	// An element of an object array: a container or an object.
+	summary, _ := summarize(v)
+	return summary
 }
 
 func floatText(f float64) string {
