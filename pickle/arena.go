@@ -20,6 +20,20 @@ func (m *memoTable) get(i int) any { return m.chunks[uint(i)/memoChunk][uint(i)%
 func (m *memoTable) set(i int, v any) { m.chunks[uint(i)/memoChunk][uint(i)%memoChunk] = v }
 
 func (m *memoTable) append(v any) {
+	if m.n < memoChunk {
+		// The first chunk grows as a slice, so a small pickle's memo
+		// stays small.
+		if len(m.chunks) == 0 {
+			m.chunks = append(m.chunks, nil)
+		}
+		if m.n < len(m.chunks[0]) {
+			m.chunks[0][m.n] = v
+		} else {
+			m.chunks[0] = append(m.chunks[0], v)
+		}
+		m.n++
+		return
+	}
 	if m.n == len(m.chunks)*memoChunk {
 		m.chunks = append(m.chunks, make([]any, memoChunk))
 	}
@@ -29,11 +43,11 @@ func (m *memoTable) append(v any) {
 
 // reset empties the memo, letting go of the values it held.
 func (m *memoTable) reset() {
-	for i := range m.chunks {
+	for i, c := range m.chunks {
 		if i*memoChunk >= m.n {
 			break
 		}
-		clear(m.chunks[i])
+		clear(c)
 	}
 	m.n = 0
 }
@@ -41,13 +55,24 @@ func (m *memoTable) reset() {
 // slab hands out values of type T from larger allocations, which saves an
 // allocation per value when a pickle holds millions of small containers.
 // A value keeps its whole block alive, which is at most a few tens of KiB.
+//
+// Blocks start small and double up to a maximum, so that decoding a small
+// pickle allocates little.
 type slab[T any] struct {
 	block []T
+	next  int // length of the next block
+}
+
+// grow returns the length of the next block, up to limit.
+func grow(next *int, limit int) int {
+	n := min(max(*next, 8), limit)
+	*next = min(2*n, limit)
+	return n
 }
 
 func (s *slab[T]) new(blockLen int) *T {
 	if len(s.block) == 0 {
-		s.block = make([]T, blockLen)
+		s.block = make([]T, grow(&s.next, blockLen))
 	}
 	p := &s.block[0]
 	s.block = s.block[1:]
@@ -59,6 +84,7 @@ func (s *slab[T]) new(blockLen int) *T {
 // append past it moves to fresh memory and never touches a neighbor.
 type anySlab struct {
 	block []any
+	next  int
 }
 
 const anySlabBlock = 2048
@@ -68,7 +94,7 @@ func (s *anySlab) take(n int) []any {
 		return make([]any, n)
 	}
 	if len(s.block) < n {
-		s.block = make([]any, anySlabBlock)
+		s.block = make([]any, max(n, grow(&s.next, anySlabBlock)))
 	}
 	out := s.block[:n:n]
 	s.block = s.block[n:]
@@ -80,6 +106,7 @@ func (s *anySlab) take(n int) []any {
 // once a string points at them, so the strings stay immutable.
 type textArena struct {
 	block []byte
+	next  int
 }
 
 const (
@@ -95,7 +122,7 @@ func (a *textArena) string(b []byte) string {
 		return string(b)
 	}
 	if cap(a.block)-len(a.block) < len(b) {
-		a.block = make([]byte, 0, textArenaBlock)
+		a.block = make([]byte, 0, max(len(b), grow(&a.next, textArenaBlock)))
 	}
 	start := len(a.block)
 	a.block = append(a.block, b...)
@@ -144,6 +171,9 @@ type boxes struct {
 	ints   []int64
 	floats []float64
 	strs   []string
+	nextI  int
+	nextF  int
+	nextS  int
 }
 
 const boxBlock = 512
@@ -153,7 +183,7 @@ func (b *boxes) int64(v int64) any {
 		return v
 	}
 	if len(b.ints) == 0 {
-		b.ints = make([]int64, boxBlock)
+		b.ints = make([]int64, grow(&b.nextI, boxBlock))
 	}
 	p := &b.ints[0]
 	b.ints = b.ints[1:]
@@ -166,7 +196,7 @@ func (b *boxes) float64(v float64) any {
 		return v
 	}
 	if len(b.floats) == 0 {
-		b.floats = make([]float64, boxBlock)
+		b.floats = make([]float64, grow(&b.nextF, boxBlock))
 	}
 	p := &b.floats[0]
 	b.floats = b.floats[1:]
@@ -179,7 +209,7 @@ func (b *boxes) string(v string) any {
 		return v
 	}
 	if len(b.strs) == 0 {
-		b.strs = make([]string, boxBlock)
+		b.strs = make([]string, grow(&b.nextS, boxBlock))
 	}
 	p := &b.strs[0]
 	b.strs = b.strs[1:]

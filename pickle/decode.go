@@ -108,8 +108,8 @@ func (d *Decoder) Reserve(n, need int64) error {
 	if rem := d.s.Remaining(); rem >= 0 && need > rem {
 		return d.Errorf(io.ErrUnexpectedEOF, "%d bytes declared but only %d remain", need, rem)
 	}
-	if n > d.cfg.maxBytes-d.used {
-		return d.Errorf(ErrTooLarge, "%d bytes declared, over the limit of %d (MaxBytes)", n, d.cfg.maxBytes-d.used)
+	if b := d.cfg.budget(d.used, n); n > b {
+		return d.Errorf(ErrTooLarge, "%d bytes declared, over the limit of %d (MaxBytes)", n, b)
 	}
 	d.used += n
 	return nil
@@ -506,7 +506,7 @@ func (d *Decoder) run() (any, error) {
 				if rem := s.Remaining(); rem >= 0 && n > uint64(rem) {
 					return nil, d.Errorf(io.ErrUnexpectedEOF, "frame of %d bytes but only %d remain", n, rem)
 				}
-				if n > uint64(d.cfg.maxBytes) {
+				if n > math.MaxInt64 || int64(n) > d.cfg.budget(0, int64(n)) {
 					return nil, d.Errorf(ErrTooLarge, "frame of %d bytes", n)
 				}
 				d.frameEnd = s.Offset() + int64(n)
@@ -983,7 +983,7 @@ func (d *Decoder) fast(op byte) bool {
 		s.r += 8
 	case opSHORT_BINUNICODE:
 		n := int(s.buf[s.r])
-		if n+1 > s.w-s.r || int64(n) > d.cfg.maxBytes-d.used {
+		if n+1 > s.w-s.r || int64(n) > d.cfg.budget(d.used, int64(n)) {
 			return false
 		}
 		b := s.buf[s.r+1 : s.r+1+n]

@@ -38,6 +38,7 @@ type decodeConfig struct {
 	maxDepth       int
 	maxMemo        int
 	maxBytes       int64
+	lazyMax        bool // maxBytes is the default, not yet looked up
 	py2            Py2Strings
 	buffers        [][]byte
 	persistentLoad func(pid any) (any, error)
@@ -99,7 +100,8 @@ func MaxMemo(n int) DecodeOption {
 // MaxBytes bounds the bytes that length fields (strings, bytes, big ints,
 // frames) and registered constructors may claim, in total. The default is
 // what the process can really get: the smaller of MemAvailable and the
-// headroom under RLIMIT_AS and RLIMIT_DATA.
+// headroom under RLIMIT_AS and RLIMIT_DATA, looked up once a pickle claims
+// more than 16 MiB.
 func MaxBytes(n int64) DecodeOption {
 	return func(c *decodeConfig) error {
 		if n < 1 {
@@ -155,8 +157,25 @@ func (c *decodeConfig) finish() {
 		c.registry = builtinRegistry()
 	}
 	if c.maxBytes == 0 {
-		c.maxBytes = sysmem.Available()
+		// Asking the system costs tens of microseconds: do it only
+		// when a pickle claims more than lazyMaxBytes (see budget).
+		c.maxBytes = lazyMaxBytes
+		c.lazyMax = true
 	}
+}
+
+// lazyMaxBytes is the budget before the system's memory is looked up.
+const lazyMaxBytes = 16 << 20
+
+// budget returns the bytes that may still be claimed when used are
+// claimed already and n more are wanted: the MaxBytes budget, looked up
+// from the system once the default's floor is exceeded.
+func (c *decodeConfig) budget(used, n int64) int64 {
+	if n > c.maxBytes-used && c.lazyMax {
+		c.lazyMax = false
+		c.maxBytes = max(sysmem.Available(), lazyMaxBytes)
+	}
+	return c.maxBytes - used
 }
 
 var builtinRegistry = sync.OnceValue(NewRegistry)
