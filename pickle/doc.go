@@ -31,7 +31,8 @@
 //	                      WithPy2Strings)
 //	tuple                 Tuple
 //	list                  *List                      []any, other slices and arrays
-//	dict                  *Dict                      map[K]V (sorted keys), structs
+//	dict                  *Dict                      map[K]V (sorted keys; array
+//	                                                 keys become tuples), structs
 //	collections.          *Dict with Class set
 //	  OrderedDict
 //	set, frozenset        *Set (Frozen for the
@@ -40,7 +41,9 @@
 //	an instance, or the   *Object
 //	  result of calling
 //	  an unregistered
-//	  global
+//	  global (or a value
+//	  the pickle built,
+//	  see Object.Callee)
 //	anything registered   what its constructor       any Pickler
 //	                      returns
 //
@@ -53,6 +56,11 @@
 // Go structs encode as a dict of their exported fields, named by the
 // "pickle" struct tag (see [StructTag]) or the field name.
 //
+// Decoded values share memory in blocks: many small dicts, ints, floats
+// and strings are carved out of larger allocations, so one value kept
+// from a large pickle keeps at most a few tens of KiB alive. Values are
+// never written by the decoder once returned.
+//
 // # Decoding
 //
 // A [Decoder] reads one pickle per [Decoder.Decode] call and reads nothing
@@ -61,7 +69,14 @@
 // checked and otherwise transparent; NEXT_BUFFER and READONLY_BUFFER take
 // the out-of-band buffers given with [Buffers]; PERSID and BINPERSID call
 // the [PersistentLoad] hook; EXT1, EXT2 and EXT4 resolve through
-// [Extensions]; LONG, LONG1 and LONG4 give int64 or *big.Int.
+// [Extensions]; LONG, LONG1 and LONG4 give int64 or *big.Int. INST and
+// OBJ without arguments make cls.__new__(cls), as Python does for a
+// class.
+//
+// The decoder is as strict as CPython's where that costs nothing: str must
+// be UTF-8 (lone surrogates allowed, as Python writes them), names of
+// globals UTF-8, and a pickle may not stop inside a frame, which writers
+// always end with STOP.
 //
 // The builtins that ordinary values use are handled natively:
 // builtins.set, frozenset, bytearray, bytes and complex,
@@ -90,7 +105,12 @@
 //
 // An [Encoder] writes protocols 2 to 5 (default 4) the way CPython does:
 // frames of about 64 KiB at protocol 4 and above, large bytes and strings
-// outside the frames, memoized containers, and batches of 1000 items. A
+// outside the frames, memoized containers, and batches of 1000 items. For
+// the values of the model, the bytes are those of Python's pickle.dumps,
+// with one difference: equal strings are written once and then fetched
+// from the memo, where Python does that only for the same string object.
+// Globals use Python 2 module names (__builtin__, copy_reg) below protocol
+// 3 and Python 3 names from protocol 3 on, as Python reads them. A
 // [Pickler] writes its own opcodes with the Encoder's helpers
 // ([Encoder.Global], [Encoder.Reduce], [Encoder.NewObj], [Encoder.Build],
 // [Encoder.Memoize]), and [Encoder.Raw] splices raw bytes into the stream
