@@ -17,8 +17,8 @@
 //
 //	numpy          dtype.str       Go value (At)          view type (Slice, Values)
 //	bool           |b1             bool                   uint8
-//	int8..int64    |i1 <i2 <i4 <i8  int8..int64            int8..int64
-//	uint8..uint64  |u1 <u2 <u4 <u8  uint8..uint64          uint8..uint64
+//	int8..int64    |i1 .. <i8      int8..int64            int8..int64
+//	uint8..uint64  |u1 .. <u8      uint8..uint64          uint8..uint64
 //	float16        <f2             Half                   Half
 //	float32        <f4             float32                float32
 //	float64        <f8             float64                float64
@@ -93,9 +93,13 @@
 //     OpenNpz, when the array and the Npz are both closed. Using them
 //     afterwards may crash the process. Writing to an array mapped with
 //     mode "r" kills the process; use "c" to modify it privately.
-//   - OwnerCaller: memory the caller lent ([FromBytes], [FromSlice], and
-//     pickle.Buffers for protocol 5's out-of-band buffers, which decoded
-//     arrays alias); valid while the caller keeps it.
+//   - OwnerCaller: memory the caller lent ([FromBytes], [FromSlice]);
+//     valid while the caller keeps it.
+//
+// Arrays decoded from pickles own the bytes the decoder read (OwnerHeap),
+// except that protocol 5's out-of-band buffers, given with
+// pickle.Buffers, are used in place: those arrays alias the caller's
+// buffers.
 //
 // # Pickles
 //
@@ -114,7 +118,11 @@
 // # Files
 //
 // [ReadNpy] and [LoadNpy] read .npy files of format 1.0, 2.0 and 3.0 into
-// aligned heap memory; [OpenNpy] maps one. [WriteNpy] and [SaveNpy] write
+// aligned heap memory; [OpenNpy] maps one. From an *os.File, data of
+// 16 MiB or more is read by several goroutines at once (pread), and on
+// Linux buffers of 4 MiB or more are advised to use transparent huge pages,
+// as numpy advises its own, which makes first touching them several times
+// cheaper. [WriteNpy] and [SaveNpy] write
 // exactly what numpy.save writes: format 1.0 (2.0 when the header
 // outgrows 64 KiB, 3.0 for non-latin-1 field names), the header padded so
 // the data starts at a multiple of 64 bytes, F order and byte order kept.
