@@ -18,6 +18,8 @@ vet:
 
 test: vet
 	$(GO) test -race -timeout 20m ./...
+	# Memory figures mean nothing under the race detector: run those tests again without it.
+	$(GO) test -count=1 -run 'PeakRSS' ./store/
 
 # Run each fuzz target for FUZZTIME (default 60s).
 fuzz:

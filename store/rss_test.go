@@ -52,6 +52,9 @@ func TestPeakRSSCompressedLoad(t *testing.T) {
 		fmt.Printf("RSS base=%d peak=%d\n", base, peak)
 		return
 	}
+	if raceEnabled {
+		t.Skip("RSS is meaningless under the race detector; make test runs this without -race")
+	}
 	n := int64(64 << 20)
 	if *benchBig {
 		n = 1 << 30
