@@ -72,6 +72,15 @@ func subclassName(g pickle.Global) string {
 		return ""
 	case g.Module == "numpy":
 		return g.Name
+	case strings.HasPrefix(g.Module, "numpy."):
+		// Old numpy pickled its subclasses under their defining module:
+		// numpy.matrixlib.defmatrix.matrix, numpy.core.memmap.memmap.
+		switch g.Name {
+		case "ndarray":
+			return ""
+		case "matrix", "memmap", "recarray":
+			return g.Name
+		}
 	}
 	return g.Module + "." + g.Name
 }
