@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Pickler is implemented by values that write their own opcodes, such as
@@ -91,8 +92,10 @@ type Encoder struct {
 	cfgErr  error
 	buf     []byte // pending output: the current frame at protocol 4+
 	written int64
-	memo    map[any]int
-	strs    map[string]int // memo index of each str written
+	memo    map[any]int            // memo index of Picklers and other pointers
+	ptrs    map[unsafe.Pointer]int // memo index of *Dict, *List, *Set and *Object
+	strs    map[string]int         // memo index of each str written
+	recent  [256]recentStr         // strs by data pointer, to skip hashing
 	globals map[Global]int
 	memoN   int
 	depth   int
@@ -124,7 +127,9 @@ func (e *Encoder) Encode(v any) error {
 		return e.cfgErr
 	}
 	e.memo = map[any]int{}
+	e.ptrs = map[unsafe.Pointer]int{}
 	e.strs = map[string]int{}
+	e.recent = [256]recentStr{}
 	e.globals = map[Global]int{}
 	e.memoN = 0
 	e.buf = append(e.buf[:0], opPROTO, byte(e.cfg.proto))
@@ -220,9 +225,37 @@ func (e *Encoder) Memoize(v any) {
 	idx := e.memoN
 	e.memoN++
 	if v != nil {
-		e.memo[v] = idx
+		if p := modelPointer(v); p != nil {
+			e.ptrs[p] = idx
+		} else {
+			e.memo[v] = idx
+		}
 	}
 	e.putMemo(idx)
+}
+
+// modelPointer returns the address of a *Dict, *List, *Set or *Object,
+// which key the memo faster than an interface does.
+func modelPointer(v any) unsafe.Pointer {
+	switch x := v.(type) {
+	case *Dict:
+		return unsafe.Pointer(x)
+	case *List:
+		return unsafe.Pointer(x)
+	case *Set:
+		return unsafe.Pointer(x)
+	case *Object:
+		return unsafe.Pointer(x)
+	}
+	return nil
+}
+
+// recentStr remembers the memo index of a str by its data pointer: equal
+// pointers and lengths mean equal strings, with no hashing.
+type recentStr struct {
+	p   *byte
+	n   int
+	idx int
 }
 
 func (e *Encoder) putMemo(idx int) {
@@ -249,6 +282,13 @@ func (e *Encoder) getMemo(idx int) {
 
 // memoized writes a memo get for v when v was memoized before.
 func (e *Encoder) memoized(v any) bool {
+	if p := modelPointer(v); p != nil {
+		if idx, ok := e.ptrs[p]; ok {
+			e.getMemo(idx)
+			return true
+		}
+		return false
+	}
 	if idx, ok := e.memo[v]; ok {
 		e.getMemo(idx)
 		return true
@@ -336,11 +376,16 @@ func (e *Encoder) Value(v any) error {
 	if e.err != nil {
 		return e.err
 	}
-	e.depth++
-	defer func() { e.depth-- }()
-	if e.depth > e.cfg.maxDepth {
+	if e.depth >= e.cfg.maxDepth {
 		return fmt.Errorf("pickle: values nest deeper than %d: %w", e.cfg.maxDepth, ErrTooLarge)
 	}
+	e.depth++
+	err := e.value(v)
+	e.depth--
+	return err
+}
+
+func (e *Encoder) value(v any) error {
 	if err := e.maybeCommit(); err != nil {
 		return err
 	}
@@ -422,7 +467,7 @@ func (e *Encoder) Value(v any) error {
 		for _, k := range keys {
 			d.t.put(k, x[k], true)
 		}
-		return e.dictItems(d, false)
+		return e.dictItems(d)
 	case *Set:
 		if x == nil {
 			e.op(opNONE)
@@ -569,7 +614,19 @@ func (e *Encoder) str(s string) {
 // strings are immutable, so sharing them is safe, and Python does the same
 // for the strings it shares (dict keys, names).
 func (e *Encoder) text(s string) error {
+	var r *recentStr
+	if len(s) > 0 {
+		p := unsafe.StringData(s)
+		r = &e.recent[(uintptr(unsafe.Pointer(p))>>3)%uintptr(len(e.recent))]
+		if r.p == p && r.n == len(s) {
+			e.getMemo(r.idx)
+			return nil
+		}
+	}
 	if idx, ok := e.strs[s]; ok {
+		if r != nil {
+			*r = recentStr{unsafe.StringData(s), len(s), idx}
+		}
 		e.getMemo(idx)
 		return nil
 	}
@@ -577,6 +634,9 @@ func (e *Encoder) text(s string) error {
 		return fmt.Errorf("pickle: string is not valid UTF-8, so Python cannot read it (use []byte for binary data)")
 	}
 	e.strs[s] = e.memoN
+	if r != nil {
+		*r = recentStr{unsafe.StringData(s), len(s), e.memoN}
+	}
 	switch {
 	case len(s) < frameTarget:
 		e.str(s)
@@ -735,13 +795,39 @@ func (e *Encoder) dict(d *Dict) error {
 		e.op(opEMPTY_DICT)
 	}
 	e.Memoize(d)
-	return e.setitems(d.Items())
+	return e.setitemsKV(d.t.keys, d.t.vals)
 }
 
-func (e *Encoder) dictItems(d *Dict, memo bool) error {
+// dictItems writes the items of a dict made from a Go map or struct, which
+// has no identity to share.
+func (e *Encoder) dictItems(d *Dict) error {
 	e.op(opEMPTY_DICT)
 	e.Memoize(nil)
-	return e.setitems(d.Items())
+	return e.setitemsKV(d.t.keys, d.t.vals)
+}
+
+// setitemsKV is setitems for parallel keys and values.
+func (e *Encoder) setitemsKV(keys, vals []any) error {
+	for start := 0; start < len(keys); start += batchSize {
+		end := min(start+batchSize, len(keys))
+		if end-start > 1 {
+			e.op(opMARK)
+		}
+		for i := start; i < end; i++ {
+			if err := e.Value(keys[i]); err != nil {
+				return err
+			}
+			if err := e.Value(vals[i]); err != nil {
+				return err
+			}
+		}
+		if end-start > 1 {
+			e.op(opSETITEMS)
+		} else {
+			e.op(opSETITEM)
+		}
+	}
+	return nil
 }
 
 func (e *Encoder) setitems(items []DictItem) error {
@@ -930,7 +1016,7 @@ func (e *Encoder) reflectValue(rv reflect.Value) error {
 				return fmt.Errorf("pickle: map key: %w", err)
 			}
 		}
-		return e.dictItems(d, false)
+		return e.dictItems(d)
 	case reflect.Struct:
 		d := &Dict{}
 		t := rv.Type()
@@ -951,7 +1037,7 @@ func (e *Encoder) reflectValue(rv reflect.Value) error {
 			}
 			d.t.put(name, rv.Field(i).Interface(), true)
 		}
-		return e.dictItems(d, false)
+		return e.dictItems(d)
 	}
 	return fmt.Errorf("pickle: cannot encode a Go %s: %w", rv.Type(), ErrUnsupported)
 }
