@@ -125,3 +125,34 @@ func TestStream(t *testing.T) {
 		}
 	}
 }
+
+// TestDeepKey checks that a dict key or set item of tuples nested far
+// too deep fails cleanly rather than exhausting the stack, and that a key
+// sharing one tuple at every level cannot double its cost at each.
+func TestDeepKey(t *testing.T) {
+	deep := []byte{opPROTO, 2, opEMPTY_DICT, opNONE}
+	deep = append(deep, bytes.Repeat([]byte{opTUPLE1}, 100_000)...)
+	deep = append(deep, opNONE, opSETITEM, opSTOP)
+	shared := []byte{opPROTO, 2, opEMPTY_DICT, opNONE}
+	for range 60 {
+		shared = append(shared, opDUP, opTUPLE2)
+	}
+	shared = append(shared, opNONE, opSETITEM, opSTOP)
+	set := []byte{opPROTO, 4, opEMPTY_SET, opMARK, opNONE}
+	set = append(set, bytes.Repeat([]byte{opTUPLE1}, 100_000)...)
+	set = append(set, opADDITEMS, opSTOP)
+	for name, data := range map[string][]byte{"deep": deep, "shared": shared, "set": set} {
+		_, err := NewDecoderBytes(data).Decode()
+		var fe *FormatError
+		if !errors.As(err, &fe) {
+			t.Errorf("%s: err = %v, want a *FormatError", name, err)
+		}
+	}
+	// Reasonable nesting still works.
+	ok := []byte{opPROTO, 2, opEMPTY_DICT, opNONE}
+	ok = append(ok, bytes.Repeat([]byte{opTUPLE1}, 100)...)
+	ok = append(ok, opNONE, opSETITEM, opSTOP)
+	if _, err := NewDecoderBytes(ok).Decode(); err != nil {
+		t.Errorf("key nested 100 deep: %v", err)
+	}
+}
