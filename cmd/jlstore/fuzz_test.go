@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzCommands runs ls, show and dis over arbitrary files. Each must exit
@@ -58,7 +59,18 @@ func FuzzDis(f *testing.F) {
 		open := func() (io.Reader, string, func() error, error) {
 			return bytes.NewReader(data), "", func() error { return nil }, nil
 		}
-		disassemble(io.Discard, open, 64<<20)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			disassemble(io.Discard, open, 64<<20)
+		}()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			buf := make([]byte, 1<<16)
+			n := runtime.Stack(buf, true)
+			t.Fatalf("hang: %s", buf[:n])
+		}
 	})
 }
 

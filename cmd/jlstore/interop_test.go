@@ -13,6 +13,7 @@ import (
 
 	"github.com/jlstore/jlstore/compressors"
 	"github.com/jlstore/jlstore/internal/pyenv"
+	"github.com/jlstore/jlstore/ndarray"
 )
 
 // pyCompare loads pairs of files with Python's joblib and compares them
@@ -357,4 +358,96 @@ func runPython(t testing.TB, script, stdin string, args ...string) []byte {
 		t.Fatalf("python: %v\n%s", err, stderr.String())
 	}
 	return stdout.Bytes()
+}
+
+// TestExport writes every array of fixtures to .npz and .npy files, reads
+// them back with ndarray and with numpy, and checks dtype, shape and the
+// SHA-256 that ls reports.
+func TestExport(t *testing.T) {
+	dir := t.TempDir()
+	type member struct{ file, key, path string }
+	var members []member
+	want := map[string]map[string]json.RawMessage{} // by file+key
+	for _, f := range []string{"basic_p4.pkl", "basic_p1.gz", "random_forest_p4.z", "matrix_memmap_p4.pkl"} {
+		in := filepath.Join(fixtures, f)
+		entries := lsJSON(t, in)
+		npz := filepath.Join(dir, f+".npz")
+		npyDir := filepath.Join(dir, f+"_npy")
+		out := jlOK(t, "export", in, npz)
+		outDir := jlOK(t, "export", "--npy-dir", npyDir, in)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		dirLines := strings.Split(strings.TrimSpace(outDir), "\n")
+		if len(lines) != len(entries) || len(dirLines) != len(entries) {
+			t.Fatalf("%s: %d and %d lines for %d arrays", f, len(lines), len(dirLines), len(entries))
+		}
+		zs, err := ndarray.LoadNpz(npz)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, e := range entries {
+			var path string
+			json.Unmarshal(e["path"], &path)
+			p, name, _ := strings.Cut(lines[i], "\t")
+			p2, npyFile, _ := strings.Cut(dirLines[i], "\t")
+			if p != path || p2 != path {
+				t.Errorf("%s: line %d names %q and %q, want %q", f, i, p, p2, path)
+			}
+			members = append(members, member{npz, name, path}, member{npyFile, "", path})
+			want[npz+"|"+name], want[npyFile+"|"] = e, e
+			a, ok := zs[name]
+			if !ok {
+				t.Errorf("%s: no member %q in %v", f, name, zs)
+				continue
+			}
+			b, err := ndarray.LoadNpy(npyFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, x := range []*ndarray.Array{a, b} {
+				if x.DType.HasObject() {
+					continue
+				}
+				sum, err := arraySHA256(x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !sameJSON(e["sha256"], []byte(`"`+sum+`"`)) || !sameJSON(e["dtype"], dtypeJSON(x.DType)) {
+					t.Errorf("%s %s: exported %s %s, ls says %s %s", f, path, dtypeJSON(x.DType), sum, e["dtype"], e["sha256"])
+				}
+			}
+		}
+	}
+	pyenv.Python(t)
+	script := `
+import hashlib, json, sys
+import numpy as np
+out = []
+for line in sys.stdin:
+    f, key = line.rstrip("\n").split("\t")
+    a = np.load(f, allow_pickle=True)
+    if key:
+        a = a[key]
+    d = a.dtype.descr if a.dtype.names else a.dtype.str
+    h = None if a.dtype.hasobject else hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+    order = "F" if a.flags.f_contiguous and not a.flags.c_contiguous else "C"
+    out.append({"dtype": d, "sha256": h, "shape": list(a.shape), "order": order})
+json.dump(out, sys.stdout)
+`
+	var stdin strings.Builder
+	for _, m := range members {
+		fmt.Fprintf(&stdin, "%s\t%s\n", m.file, m.key)
+	}
+	raw := runPython(t, script, stdin.String())
+	var got []map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &got); err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range members {
+		e := want[m.file+"|"+m.key]
+		for _, k := range []string{"dtype", "sha256", "shape", "order"} {
+			if !sameJSON(got[i][k], e[k]) {
+				t.Errorf("numpy reads %s[%s] (%s): %s = %s, ls says %s", filepath.Base(m.file), m.key, m.path, k, got[i][k], e[k])
+			}
+		}
+	}
 }
