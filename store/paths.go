@@ -7,66 +7,201 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/jlstore/jlstore/ndarray"
 	"github.com/jlstore/jlstore/pickle"
 )
 
+// Paths of arrays nested deeper than headSteps+tailSteps keep their first
+// headSteps and last tailSteps steps around "…", so that a hostile file
+// nested 100,000 deep costs no more per array than a shallow one.
+const (
+	headSteps = 32
+	tailSteps = 32
+)
+
+// step is one edge of the object graph, from a container to an item, as
+// walk records it: paths are spelled out only for arrays.
+type step struct {
+	key    any   // dict key, or attribute name
+	parent int32 // index of the parent step, -1 for the root
+	depth  int32 // 1 for the root's items
+	head   int32 // the ancestor at depth headSteps, or the step itself when shallower
+	index  int32
+	kind   byte // '[' index, 'k' dict key, '.' attribute, 'a' __args__ index, 'd' __dict__ key, 's' __state__
+}
+
+func (s *step) render(b *strings.Builder) {
+	switch s.kind {
+	case '[':
+		b.WriteString("[" + strconv.Itoa(int(s.index)) + "]")
+	case 'k':
+		b.WriteString("[" + KeyRepr(s.key) + "]")
+	case '.':
+		b.WriteString("." + s.key.(string))
+	case 'a':
+		b.WriteString(".__args__[" + strconv.Itoa(int(s.index)) + "]")
+	case 'd':
+		b.WriteString(".__dict__[" + KeyRepr(s.key) + "]")
+	case 's':
+		b.WriteString(".__state__")
+	}
+}
+
+// walker holds the steps walk has taken, in chunks that never move.
+type walker struct {
+	chunks [][]step
+	n      int32
+}
+
+const stepChunk = 1 << 12
+
+func (w *walker) at(i int32) *step { return &w.chunks[i/stepChunk][i%stepChunk] }
+
+// add records a step from parent and returns its index.
+func (w *walker) add(parent int32, kind byte, index int, key any) int32 {
+	s := step{key: key, parent: parent, depth: 1, kind: kind, index: int32(min(index, math.MaxInt32))}
+	if parent >= 0 {
+		s.depth = w.at(parent).depth + 1
+	}
+	i := w.n
+	s.head = i
+	if s.depth > headSteps {
+		s.head = w.at(parent).head
+	}
+	if i%stepChunk == 0 {
+		w.chunks = append(w.chunks, make([]step, 0, stepChunk))
+	}
+	c := &w.chunks[len(w.chunks)-1]
+	*c = append(*c, s)
+	w.n++
+	return i
+}
+
+// path spells out the path of step i, eliding the middle of deep ones.
+func (w *walker) path(i int32) string {
+	var tail []int32
+	j := i
+	for j >= 0 && w.at(j).depth > headSteps && len(tail) < tailSteps {
+		tail = append(tail, j)
+		j = w.at(j).parent
+	}
+	gap := false
+	if j >= 0 && w.at(j).depth > headSteps {
+		gap = true
+		j = w.at(j).head
+	}
+	var head []int32
+	for ; j >= 0; j = w.at(j).parent {
+		head = append(head, j)
+	}
+	var b strings.Builder
+	b.WriteString("$")
+	for k := len(head) - 1; k >= 0; k-- {
+		w.at(head[k]).render(&b)
+	}
+	if gap {
+		b.WriteString("…")
+	}
+	for k := len(tail) - 1; k >= 0; k-- {
+		w.at(tail[k]).render(&b)
+	}
+	return b.String()
+}
+
+// nodeID identifies a container: a pointer, or a tuple's backing array
+// and length, so that a tuple shared through the memo is walked once.
+type nodeID struct {
+	p unsafe.Pointer
+	n int
+}
+
+// leaf reports values that hold no arrays, which walk does not record.
+func leaf(v any) bool {
+	switch v.(type) {
+	case *ndarray.Array, *pickle.List, pickle.Tuple, *pickle.Dict, *pickle.Object:
+		return false
+	}
+	return true
+}
+
 // walk calls f for every array of the graph, in the order a pickler meets
 // them (dict items in order, an object's arguments, items and then its
 // state), with the array's path. An array reached twice is reported once,
-// at its first path. Cycles are followed once.
+// at its first path. Cycles and shared containers are followed once, so
+// the walk takes time proportional to the graph's size, not to the number
+// of its paths.
 func walk(root any, f func(path string, a *ndarray.Array)) {
-	seen := map[any]bool{}
-	type frame = frameT
-	stack := []frame{{root, "$"}}
+	type frame struct {
+		v    any
+		step int32
+	}
+	var w walker
+	seen := map[nodeID]struct{}{}
+	stack := []frame{{root, -1}}
+	var kids []frame
 	for len(stack) > 0 {
 		fr := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		var kids []frame
+		kids = kids[:0]
+		kid := func(v any, kind byte, index int, key any) {
+			if !leaf(v) {
+				kids = append(kids, frame{v, w.add(fr.step, kind, index, key)})
+			}
+		}
+		var id nodeID
+		switch x := fr.v.(type) {
+		case pickle.Tuple:
+			if len(x) > 0 {
+				id = nodeID{unsafe.Pointer(&x[0]), len(x)}
+			}
+		case *ndarray.Array:
+			id = nodeID{unsafe.Pointer(x), -1}
+		case *pickle.List:
+			id = nodeID{unsafe.Pointer(x), -1}
+		case *pickle.Dict:
+			id = nodeID{unsafe.Pointer(x), -1}
+		case *pickle.Object:
+			id = nodeID{unsafe.Pointer(x), -1}
+		}
+		if id.p != nil {
+			if _, ok := seen[id]; ok {
+				continue
+			}
+			seen[id] = struct{}{}
+		}
 		switch x := fr.v.(type) {
 		case *ndarray.Array:
-			if seen[x] {
-				continue
+			if fr.step < 0 {
+				f("$", x)
+			} else {
+				f(w.path(fr.step), x)
 			}
-			seen[x] = true
-			f(fr.path, x)
 		case *pickle.List:
-			if seen[x] {
-				continue
-			}
-			seen[x] = true
 			for i, it := range x.Items {
-				kids = append(kids, frame{it, fr.path + "[" + strconv.Itoa(i) + "]"})
+				kid(it, '[', i, nil)
 			}
 		case pickle.Tuple:
 			for i, it := range x {
-				kids = append(kids, frame{it, fr.path + "[" + strconv.Itoa(i) + "]"})
+				kid(it, '[', i, nil)
 			}
 		case *pickle.Dict:
-			if seen[x] {
-				continue
-			}
-			seen[x] = true
 			for k, v := range x.All() {
-				kids = append(kids, frame{v, fr.path + "[" + KeyRepr(k) + "]"})
+				kid(v, 'k', 0, k)
 			}
 		case *pickle.Object:
-			if seen[x] {
-				continue
-			}
-			seen[x] = true
 			for i, it := range x.Args {
-				kids = append(kids, frame{it, fr.path + ".__args__[" + strconv.Itoa(i) + "]"})
+				kid(it, 'a', i, nil)
 			}
 			for i, it := range x.ListItems {
-				kids = append(kids, frame{it, fr.path + "[" + strconv.Itoa(i) + "]"})
+				kid(it, '[', i, nil)
 			}
 			for _, it := range x.DictItems {
-				kids = append(kids, frame{it.Value, fr.path + "[" + KeyRepr(it.Key) + "]"})
+				kid(it.Value, 'k', 0, it.Key)
 			}
 			if x.HasState {
-				kids = append(kids, stateFrames(x.State, fr.path)...)
+				stateKids(x.State, kid)
 			}
 		}
 		for i := len(kids) - 1; i >= 0; i-- {
@@ -75,16 +210,15 @@ func walk(root any, f func(path string, a *ndarray.Array)) {
 	}
 }
 
-// stateFrames lists an object's state as attributes: a dict state (or
-// the dicts of a (dict, slots) state) gives .name paths.
-func stateFrames(state any, path string) []frameT {
-	var out []frameT
+// stateKids lists an object's state as attributes: a dict state (or the
+// dicts of a (dict, slots) state) gives .name paths.
+func stateKids(state any, kid func(v any, kind byte, index int, key any)) {
 	attrs := func(d *pickle.Dict) {
 		for k, v := range d.All() {
 			if s, ok := k.(string); ok && isIdent(s) {
-				out = append(out, frameT{v, path + "." + s})
+				kid(v, '.', 0, s)
 			} else {
-				out = append(out, frameT{v, path + ".__dict__[" + KeyRepr(k) + "]"})
+				kid(v, 'd', 0, k)
 			}
 		}
 	}
@@ -98,18 +232,12 @@ func stateFrames(state any, path string) []frameT {
 					attrs(d)
 				}
 			}
-			return out
+			return
 		}
-		out = append(out, frameT{state, path + ".__state__"})
+		kid(state, 's', 0, nil)
 	default:
-		out = append(out, frameT{state, path + ".__state__"})
+		kid(state, 's', 0, nil)
 	}
-	return out
-}
-
-type frameT = struct {
-	v    any
-	path string
 }
 
 func isIdent(s string) bool {

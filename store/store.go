@@ -83,6 +83,8 @@ type File struct {
 	path     string
 	root     any
 	arrays   []ArrayInfo
+	indexed  sync.Once
+	loader   *loader // until Arrays has listed the arrays
 	codec    string
 	mapping  *mmap.Mapping
 	closers  []func() error
@@ -95,7 +97,13 @@ type File struct {
 func (f *File) Root() any { return f.root }
 
 // Arrays lists every numpy array of the object graph in pickle order.
-func (f *File) Arrays() []ArrayInfo { return f.arrays }
+func (f *File) Arrays() []ArrayInfo {
+	f.indexed.Do(func() {
+		f.arrays = f.loader.index(f.root)
+		f.loader = nil
+	})
+	return f.arrays
+}
 
 // Codec returns the compression codec of the file, or "" when it is
 // uncompressed.
@@ -232,9 +240,8 @@ func loadFile(path string, cfg loadConfig, mapIt bool) (file *File, err error) {
 	if err != nil {
 		return fail(err)
 	}
-	f := &File{path: path, root: root, codec: l.codec, mapping: mapping, closers: l.closers}
-	f.arrays = l.index(root)
-	return f, nil
+	// Arrays lists the arrays when first asked: Load never does.
+	return &File{path: path, root: root, codec: l.codec, mapping: mapping, closers: l.closers, loader: l}, nil
 }
 
 // detect reads the first bytes of f, without moving its offset, and
