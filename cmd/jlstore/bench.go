@@ -133,7 +133,7 @@ func runBench(c *cli, args []string) error {
 	if work == 0 {
 		work = arrayBytesOf(data)
 	}
-	bar := c.progress(work*int64(len(rows)*(2**runs+1)), "benchmarking")
+	bar := c.steps(int64(len(rows)*(2**runs+1)), work, "benchmarking")
 	defer bar.finish()
 	for _, r := range rows {
 		ext, opts := ".pkl", []store.DumpOption{store.Compress("", 0)}
@@ -149,7 +149,7 @@ func runBench(c *cli, args []string) error {
 			return err
 		}
 		r.dump = time.Since(t0)
-		bar.add(work)
+		bar.add(1)
 		r.fileSize = fileSize(r.path)
 		r.open, r.load = time.Duration(math.MaxInt64), time.Duration(math.MaxInt64)
 		for i := 0; i < *runs && r.err == nil; i++ {
@@ -167,7 +167,7 @@ func runBench(c *cli, args []string) error {
 				}
 			}
 			f.Close()
-			bar.add(work)
+			bar.add(1)
 			runtime.GC()
 			t0 = time.Now()
 			v, err := store.Load(r.path, lim.options()...)
@@ -178,7 +178,7 @@ func runBench(c *cli, args []string) error {
 			r.load = min(r.load, time.Since(t0))
 			runtime.KeepAlive(v)
 			v = nil
-			bar.add(work)
+			bar.add(1)
 		}
 	}
 	if py != "" {

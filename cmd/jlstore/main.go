@@ -67,7 +67,8 @@ var errHelp = errors.New("help printed")
 func run(args []string, stdout, stderr io.Writer) (code int) {
 	defer func() {
 		if r := recover(); r != nil {
-			fmt.Fprintf(stderr, "jlstore: internal error: %s\n", oneLine(fmt.Sprint(r)))
+			// A bug, not bad input: still one line, never a trace.
+			fmt.Fprintf(stderr, "jlstore: internal error in %s: %s\n", strings.Join(args, " "), oneLine(fmt.Sprint(r)))
 			code = 1
 		}
 	}()

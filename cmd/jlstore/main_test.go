@@ -353,3 +353,18 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
+
+// TestPanicBackstop checks that a bug still gives one line and exit 1.
+func TestPanicBackstop(t *testing.T) {
+	saved := commands
+	defer func() { commands = saved }()
+	commands = append(commands[:len(commands):len(commands)], &command{name: "boom", run: func(c *cli, args []string) error {
+		var m map[string]int
+		m["x"]++ // a nil map write panics
+		return nil
+	}})
+	_, errOut, code := jl(t, "boom", "FILE")
+	if code != 1 || !errLine.MatchString(errOut) || !strings.Contains(errOut, "internal error in boom FILE") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}

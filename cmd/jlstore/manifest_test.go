@@ -175,3 +175,70 @@ func TestHistorical(t *testing.T) {
 		t.Errorf("only %d historical files", n)
 	}
 }
+
+// TestNumpyPickles runs ls over plain pickles of numpy arrays, every dtype
+// at protocols 2 to 5, against what numpy recorded.
+func TestNumpyPickles(t *testing.T) {
+	const dir = "../../testdata/numpy"
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Files []struct {
+			File    string   `json:"file"`
+			Format  string   `json:"format"`
+			Buffers []string `json:"buffers"`
+			Arrays  []struct {
+				Kind   string          `json:"kind"`
+				Descr  json.RawMessage `json:"descr"`
+				Shape  []int           `json:"shape"`
+				Order  string          `json:"order"`
+				NBytes int64           `json:"nbytes"`
+				SHA256 *string         `json:"sha256"`
+			} `json:"arrays"`
+		} `json:"files"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range m.Files {
+		if f.Format != "pickle" || len(f.Buffers) > 0 {
+			continue
+		}
+		n++
+		t.Run(f.File, func(t *testing.T) {
+			got := lsJSON(t, filepath.Join(dir, f.File))
+			i := 0
+			for _, w := range f.Arrays {
+				if w.Kind != "ndarray" && w.Kind != "matrix" {
+					continue
+				}
+				if i >= len(got) {
+					t.Fatalf("%d arrays listed, want more", len(got))
+				}
+				g := got[i]
+				i++
+				for k, want := range map[string]any{"shape": w.Shape, "order": w.Order, "nbytes": w.NBytes, "sha256": w.SHA256} {
+					wb, _ := json.Marshal(want)
+					if !sameJSON(g[k], wb) {
+						t.Errorf("%s = %s, want %s", k, g[k], wb)
+					}
+				}
+				if !sameJSON(g["dtype"], w.Descr) {
+					t.Errorf("dtype = %s, want %s", g["dtype"], w.Descr)
+				}
+				if string(g["offset"]) != "null" {
+					t.Errorf("offset = %s for an array pickled by numpy", g["offset"])
+				}
+			}
+			if i != len(got) {
+				t.Errorf("%d arrays listed, want %d", len(got), i)
+			}
+		})
+	}
+	if n < 100 {
+		t.Errorf("only %d numpy pickles", n)
+	}
+}

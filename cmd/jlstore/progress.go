@@ -25,13 +25,23 @@ type bar struct{ pb *progressbar.ProgressBar }
 // progress returns a bar for total bytes of work, drawn only when stderr
 // is a terminal and the work is large.
 func (c *cli) progress(total int64, desc string) *bar {
-	if total < progressThreshold || !c.interactive() {
+	return c.newBar(total, total, true, desc)
+}
+
+// steps returns a bar that counts n steps of a job over size bytes.
+func (c *cli) steps(n, size int64, desc string) *bar {
+	return c.newBar(n, size, false, desc)
+}
+
+func (c *cli) newBar(total, size int64, bytes bool, desc string) *bar {
+	if size < progressThreshold || !c.interactive() {
 		return &bar{}
 	}
 	return &bar{progressbar.NewOptions64(total,
 		progressbar.OptionSetWriter(c.stderr),
 		progressbar.OptionSetDescription(desc),
-		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowBytes(bytes),
+		progressbar.OptionShowCount(),
 		progressbar.OptionUseIECUnits(true),
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionThrottle(100*time.Millisecond),
