@@ -322,7 +322,7 @@ func (l *loader) viewPayload(d *pickle.Decoder, s *pickle.Stream, dt *ndarray.DT
 	if err := d.Reserve(n, 0); err != nil {
 		return nil, err
 	}
-	buf := payloadBuffer(int(n))
+	buf := ndarray.AlignedBytes(int(n), payloadAlign)
 	copy(buf, view)
 	a := &ndarray.Array{DType: dt, Shape: shape, Order: order, Data: buf, Owner: ndarray.OwnerHeap}
 	if err := a.Validate(); err != nil {
@@ -344,7 +344,7 @@ func (l *loader) readCopy(d *pickle.Decoder, s *pickle.Stream, dt *ndarray.DType
 	if n > int64(^uint(0)>>1) {
 		return nil, d.Errorf(ErrTooLarge, "array of %d bytes", n)
 	}
-	buf := payloadBuffer(int(n))
+	buf := ndarray.AlignedBytes(int(n), payloadAlign)
 	if err := s.ReadFull(buf); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, d.Errorf(io.ErrUnexpectedEOF, "array of %d bytes is cut short", n)
@@ -511,7 +511,7 @@ func (w *zndWrapper) Build(d *pickle.Decoder, state any) (any, error) {
 	if err := d.Reserve(declared, 0); err != nil {
 		return nil, err
 	}
-	data := payloadBuffer(int(declared))
+	data := ndarray.AlignedBytes(int(declared), payloadAlign)
 	if _, err := io.ReadFull(rc, data); err != nil {
 		return nil, d.Errorf(err, "sidecar %s", name)
 	}
