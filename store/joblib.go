@@ -344,8 +344,15 @@ func (l *loader) readCopy(d *pickle.Decoder, s *pickle.Stream, dt *ndarray.DType
 	if n > int64(^uint(0)>>1) {
 		return nil, d.Errorf(ErrTooLarge, "array of %d bytes", n)
 	}
-	buf := ndarray.AlignedBytes(int(n), payloadAlign)
-	if err := s.ReadFull(buf); err != nil {
+	var buf []byte
+	var err error
+	if l.inputSize < 0 && s.Remaining() < 0 {
+		buf, err = readGrowing(s, n)
+	} else {
+		buf = ndarray.AlignedBytes(int(n), payloadAlign)
+		err = s.ReadFull(buf)
+	}
+	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, d.Errorf(io.ErrUnexpectedEOF, "array of %d bytes is cut short", n)
 		}
@@ -359,6 +366,27 @@ func (l *loader) readCopy(d *pickle.Decoder, s *pickle.Stream, dt *ndarray.DType
 		return toNative(d, a)
 	}
 	return a, nil
+}
+
+// readGrowing reads an n-byte payload from a stream whose size is unknown
+// (Decode of a pipe) into a buffer that doubles as the bytes arrive, as
+// internal/saferio does: a stream that declares gigabytes and holds a few
+// bytes costs a few bytes, not a gigabyte-sized allocation.
+func readGrowing(s *pickle.Stream, n int64) ([]byte, error) {
+	buf := ndarray.AlignedBytes(int(min(n, 1<<20)), payloadAlign)
+	got := 0
+	for {
+		if err := s.ReadFull(buf[got:]); err != nil {
+			return nil, err
+		}
+		got = len(buf)
+		if int64(got) == n {
+			return buf, nil
+		}
+		next := ndarray.AlignedBytes(int(min(n, 2*int64(got))), payloadAlign)
+		copy(next, buf)
+		buf = next
+	}
 }
 
 func toNative(d *pickle.Decoder, a *ndarray.Array) (*ndarray.Array, error) {

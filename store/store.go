@@ -208,12 +208,17 @@ func loadFile(path string, cfg loadConfig, mapIt bool) (file *File, err error) {
 	case compressed:
 		l.codec = codec.Name
 		l.inputSize = fi.Size()
-		rc, _, err := compressors.NewReader(bufio.NewReaderSize(fh, 64<<10), compressors.MaxOutput(cfg.maxBytes+1<<20))
+		// Nothing may decode to more than MaxRatio times the file (the
+		// ratio reader enforces it), so neither may a declared size or a
+		// dictionary: the limit caps lzma's and xz's.
+		limit := min(cfg.maxBytes, int64(min(cfg.maxRatio*float64(fi.Size()), 1<<62))+ratioSlack)
+		in := &countingReader{r: fh}
+		rc, _, err := compressors.NewReader(bufio.NewReaderSize(in, 64<<10), compressors.MaxOutput(limit+1<<20))
 		if err != nil {
 			return fail(err)
 		}
 		defer rc.Close()
-		stream = pickle.NewStream(rc)
+		stream = pickle.NewStream(&ratioReader{r: rc, codec: codec.Name, in: in.count, ratio: cfg.maxRatio})
 	case mapIt && fi.Size() > 0:
 		mapping, err = mmap.Open(path, cfg.mode)
 		if err != nil {
@@ -322,13 +327,15 @@ func (d *Decoder) Decode() (any, error) {
 		l.codec = codec.Name
 		// The decompressor reads the raw stream through a *bufio.Reader
 		// byte by byte, so it takes no more than its compressed stream.
+		raw, start := d.raw, d.raw.Offset()
+		in := func() int64 { return raw.Offset() - start }
 		br := bufio.NewReaderSize(d.raw, 4096)
 		rc, _, err := compressors.NewReader(br, compressors.MaxOutput(d.cfg.maxBytes+1<<20))
 		if err != nil {
 			return nil, &PathError{"decode", "", err}
 		}
 		defer rc.Close()
-		stream = pickle.NewStream(rc)
+		stream = pickle.NewStream(&ratioReader{r: rc, codec: codec.Name, in: in, ratio: d.cfg.maxRatio})
 		defer func() {
 			// Finish the compressed stream (its trailer), so the next
 			// object starts where it should; give up on junk.
@@ -354,3 +361,52 @@ func (d *Decoder) Decode() (any, error) {
 func Decode(r io.Reader, opts ...LoadOption) (any, error) {
 	return NewDecoder(r, opts...).Decode()
 }
+
+// ratioSlack is the decoded output allowed beyond MaxRatio times the
+// compressed input, so that small files and the first blocks of a stream
+// (a bz2 block decodes 900 KiB at once) are never refused.
+const ratioSlack = 1 << 20
+
+// ratioReader fails once the decoded stream grows past MaxRatio times the
+// compressed bytes read so far, plus ratioSlack. Declared array sizes are
+// checked against the ratio before anything is read; this check catches
+// the rest (a string or bytes object of zeros, arrays in a stream whose
+// size is unknown) after a bounded amount of work.
+type ratioReader struct {
+	r     io.Reader
+	codec string
+	in    func() int64 // compressed bytes read so far
+	ratio float64
+	out   int64
+	err   error
+}
+
+func (r *ratioReader) Read(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	if len(p) > 1<<20 {
+		p = p[:1<<20] // check at least every MiB
+	}
+	n, err := r.r.Read(p)
+	r.out += int64(n)
+	if in := r.in(); float64(r.out) > r.ratio*float64(in)+ratioSlack {
+		r.err = &FormatError{Layer: r.codec, Offset: in, What: fmt.Sprintf("decoded %d bytes from %d compressed bytes, over the %g:1 ratio (MaxRatio)", r.out, in, r.ratio), Err: ErrTooLarge}
+		return n, r.err
+	}
+	return n, err
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *countingReader) count() int64 { return c.n }
