@@ -543,6 +543,14 @@ func (w *zndWrapper) Build(d *pickle.Decoder, state any) (any, error) {
 	if _, err := io.ReadFull(rc, data); err != nil {
 		return nil, d.Errorf(err, "sidecar %s", name)
 	}
+	// The z-file must end there, as Python's read_zfile asserts: its
+	// reader reports a stream longer than its header says.
+	if n, err := rc.Read(make([]byte, 1)); n > 0 || err != io.EOF {
+		if err == nil || err == io.EOF {
+			err = ErrCorrupt
+		}
+		return nil, d.Errorf(err, "sidecar %s holds more than the %d bytes its header declares", name, declared)
+	}
 	c, ok := d.Registry().Lookup(reconstruct)
 	if !ok || c.Call == nil {
 		return nil, d.Errorf(ErrUnsupported, "numpy's _reconstruct is not registered")
