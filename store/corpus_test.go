@@ -50,7 +50,7 @@ type hostile struct {
 	// streamAlloc explains why Decode may allocate more than the memory
 	// bound for this input (a known limitation).
 	streamAlloc string
-	note       string
+	note        string
 }
 
 // marker is the file the exec family's payloads create in the working
@@ -75,6 +75,12 @@ func corpus(t testing.TB) []hostile {
 	out = append(out, sidecarCorpus()...)
 	out = append(out, codecCorpus(t)...)
 	out = append(out, junkCorpus()...)
+	// numpy trusts an object dtype's flags. joblib reads the payload of an
+	// object array whose dtype state says flags 0 as raw bytes: eight
+	// bytes of 0x41 become a PyObject pointer, and Python's joblib.load
+	// dies with SIGSEGV.
+	out = append(out, hostile{name: "numpy/objarray_flags0_p4.pkl", want: []string{"ok", "Corrupt", "EOF"},
+		data: honestJoblib(wrapperSpec{typestr: "O8", order: "|", shape: []int64{1}, align: true, noFlags: true, data: bytes.Repeat([]byte{0x41}, 8)})})
 	return out
 }
 
@@ -893,7 +899,7 @@ func TestCorpus(t *testing.T) {
 	}
 	files = append(files, hostile{name: "manifest.json", data: append(mb, '\n')})
 	if *update {
-		for _, dir := range []string{"exec", "honest", "size", "deep", "bomb", "zf", "sidecar", "codec", "junk"} {
+		for _, dir := range []string{"exec", "honest", "size", "deep", "bomb", "zf", "sidecar", "codec", "junk", "numpy"} {
 			os.RemoveAll(filepath.Join(corruptDir, dir))
 		}
 		for _, h := range files {

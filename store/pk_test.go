@@ -156,9 +156,19 @@ func boolean(v bool) func(*pk) { return func(p *pk) { p.bool(v) } }
 func none(p *pk)               { p.none() }
 
 // dtype pushes numpy.dtype(typestr, False, True) with its BUILD state.
+// Object dtypes carry numpy's flags 63 (refcounted, pickled as a list and
+// so on): numpy trusts them, and crashes on an object array without them.
 func (p *pk) dtype(typestr string, order string, elsize int64) *pk {
+	flags := int64(0)
+	if typestr[0] == 'O' {
+		flags = 63
+	}
+	return p.dtypeFlags(typestr, order, elsize, flags)
+}
+
+func (p *pk) dtypeFlags(typestr string, order string, elsize, flags int64) *pk {
 	p.call("numpy", "dtype", str(typestr), boolean(false), boolean(true))
-	return p.tuple(num(3), str(order), none, none, none, num(elsize), num(-1), num(0)).op(opBUILD)
+	return p.tuple(num(3), str(order), none, none, none, num(elsize), num(-1), num(flags)).op(opBUILD)
 }
 
 // wrapperSpec is a joblib NumpyArrayWrapper as joblib 1.2 writes it.
@@ -170,6 +180,8 @@ type wrapperSpec struct {
 	forder  string // "C" or "F"
 	align   bool   // write numpy_array_alignment_bytes and padding
 	data    []byte // the payload that follows
+	// noFlags writes dtype flags 0 even for an object dtype.
+	noFlags bool
 }
 
 // wrapper writes the wrapper, its padding and its payload. The padding is
@@ -194,7 +206,11 @@ func (p *pk) wrapper(w wrapperSpec) *pk {
 	}
 	p.op(opTUPLE)
 	p.str("order").str(w.forder)
-	p.str("dtype").dtype(w.typestr, w.order, w.elsize)
+	if w.noFlags {
+		p.str("dtype").dtypeFlags(w.typestr, w.order, w.elsize, 0)
+	} else {
+		p.str("dtype").dtype(w.typestr, w.order, w.elsize)
+	}
 	p.str("allow_mmap").bool(true)
 	if w.align {
 		p.str("numpy_array_alignment_bytes").int(16)
