@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"os/exec"
-	"syscall"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/jlstore/jlstore/internal/pyenv"
