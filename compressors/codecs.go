@@ -250,7 +250,19 @@ type xzTail struct {
 	zeros int64 // zero bytes read after the tail
 }
 
+// maxXZPadding bounds the zero padding read after an xz stream. The
+// format allows any multiple of four, and ulikunitz/xz reads all of it
+// within the Read that returns a stream's last bytes, so without a bound
+// a gigabyte of zeros appended to a file is read (4 GiB allocated, 10 s)
+// before the data before it is returned.
+const maxXZPadding = 1 << 20
+
 func (t *xzTail) Read(p []byte) (int, error) {
+	if t.zeros > maxXZPadding && t.endsWithFooter() {
+		// Fail without data: io.ReadFull drops an error that comes
+		// with the bytes it asked for.
+		return 0, &FormatError{Layer: XZ, Offset: -1, What: fmt.Sprintf("more than %d bytes of zero padding after the stream", maxXZPadding), Err: errs.Corrupt}
+	}
 	n, err := t.r.Read(p)
 	t.note(p[:n])
 	return n, err
