@@ -3,11 +3,9 @@ package pickle
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
 	"math"
 	"math/big"
-	"strconv"
 	"unicode/utf8"
 
 	"github.com/jlstore/jlstore/internal/errs"
@@ -36,7 +34,7 @@ var memoHole any = memoHoleT{}
 // resolve through a [Registry] to registered Go constructors, or become inert
 // [Object] values.
 type Decoder struct {
-	s         *Stream
+	argReader
 	cfg       decodeConfig
 	cfgErr    error
 	stack     []any
@@ -52,8 +50,6 @@ type Decoder struct {
 	frameEnd  int64 // stream offset where the last FRAME ends
 	room      int   // cfg.maxDepth - len(marks): the stack's limit
 	used      int64 // bytes claimed against cfg.maxBytes
-	opStart   int64
-	op        byte
 	proto     int
 	bufIndex  int
 	nested    int
@@ -72,7 +68,7 @@ func NewDecoderBytes(b []byte, opts ...DecodeOption) *Decoder {
 }
 
 func newDecoder(s *Stream, opts []DecodeOption) *Decoder {
-	d := &Decoder{s: s, cfg: defaultDecodeConfig()}
+	d := &Decoder{argReader: argReader{s: s}, cfg: defaultDecodeConfig()}
 	for _, o := range opts {
 		if err := o(&d.cfg); err != nil && d.cfgErr == nil {
 			d.cfgErr = err
@@ -102,14 +98,8 @@ func (d *Decoder) Registry() *Registry { return d.cfg.registry }
 // fewer than need bytes (pass need 0 when the bytes do not come from the
 // input).
 func (d *Decoder) Reserve(n, need int64) error {
-	if n < 0 || need < 0 {
-		return d.Errorf(ErrCorrupt, "negative length %d", min(n, need))
-	}
-	if rem := d.s.Remaining(); rem >= 0 && need > rem {
-		return d.Errorf(io.ErrUnexpectedEOF, "%d bytes declared but only %d remain", need, rem)
-	}
-	if b := d.cfg.budget(d.used, n); n > b {
-		return d.Errorf(ErrTooLarge, "%d bytes declared, over the limit of %d (MaxBytes)", n, b)
+	if err := d.claim(n, need, d.cfg.budget(d.used, n)); err != nil {
+		return err
 	}
 	d.used += n
 	return nil
@@ -117,15 +107,7 @@ func (d *Decoder) Reserve(n, need int64) error {
 
 // Errorf returns a *FormatError at the current opcode wrapping kind.
 func (d *Decoder) Errorf(kind error, format string, args ...any) error {
-	return &FormatError{Layer: "pickle", Offset: d.opStart, Op: OpName(d.op), What: fmt.Sprintf(format, args...), Err: kind}
-}
-
-func (d *Decoder) eof() error {
-	err := d.s.readErr()
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return d.Errorf(io.ErrUnexpectedEOF, "truncated")
-	}
-	return &FormatError{Layer: "pickle", Offset: d.s.Offset(), Op: OpName(d.op), What: "read", Err: err}
+	return d.errorf(kind, format, args...)
 }
 
 // Decode reads one pickle, up to and including its STOP opcode, and
@@ -161,7 +143,7 @@ func (d *Decoder) DecodeNested() (any, error) {
 	if d.nested > 16 {
 		return nil, d.Errorf(ErrTooLarge, "nested pickles deeper than 16")
 	}
-	n := &Decoder{s: d.s, cfg: d.cfg, used: d.used, nested: d.nested + 1}
+	n := &Decoder{argReader: argReader{s: d.s}, cfg: d.cfg, used: d.used, nested: d.nested + 1}
 	v, err := n.Decode()
 	d.used = n.used
 	if err == io.EOF {
@@ -301,61 +283,19 @@ func (d *Decoder) memoGetSlow(idx int64) error {
 	return d.push(v)
 }
 
-// next returns n bytes of input, valid until the next read.
-func (d *Decoder) next(n int) ([]byte, error) {
-	if s := d.s; n <= s.w-s.r {
-		b := s.buf[s.r : s.r+n]
-		s.r += n
-		return b, nil
-	}
-	return d.nextSlow(n)
-}
-
-func (d *Decoder) nextSlow(n int) ([]byte, error) {
-	b, err := d.s.Next(n)
-	if err != nil {
-		return nil, d.eof()
-	}
-	return b, nil
-}
-
 // readData reads a length-prefixed payload of n bytes into fresh memory,
-// claiming it against the budget first. From a stream of unknown size it
-// reads in steps, so a lying length costs no more memory than the input
-// that backs it.
+// claiming it against the budget first.
 func (d *Decoder) readData(n int64) ([]byte, error) {
-	if n < 0 {
-		return nil, d.Errorf(ErrCorrupt, "negative length %d", n)
-	}
 	if err := d.Reserve(n, n); err != nil {
 		return nil, err
 	}
-	if d.s.Remaining() >= 0 || n <= streamBufSize {
-		out := make([]byte, n)
-		if err := d.s.ReadFull(out); err != nil {
-			return nil, d.eof()
-		}
-		return out, nil
-	}
-	out := make([]byte, 0, streamBufSize)
-	for int64(len(out)) < n {
-		k := min(n-int64(len(out)), int64(max(cap(out)-len(out), streamBufSize)))
-		start := len(out)
-		out = append(out, make([]byte, k)...)
-		if err := d.s.ReadFull(out[start:]); err != nil {
-			return nil, d.eof()
-		}
-	}
-	return out, nil
+	return d.readN(n)
 }
 
 // readText reads n bytes of UTF-8 text (with surrogates allowed, as Python
 // writes them) into a string.
 func (d *Decoder) readText(n int64) (string, error) {
 	if n <= streamBufSize {
-		if n < 0 {
-			return "", d.Errorf(ErrCorrupt, "negative length %d", n)
-		}
 		if err := d.Reserve(n, n); err != nil {
 			return "", err
 		}
@@ -375,15 +315,6 @@ func (d *Decoder) readText(n int64) (string, error) {
 	return d.text(string(b))
 }
 
-// text checks that s is UTF-8 as Python's 'surrogatepass' decoder reads
-// it, as Python's unpickler does.
-func (d *Decoder) text(s string) (string, error) {
-	if !validText(s) {
-		return "", d.Errorf(ErrCorrupt, "str is not UTF-8")
-	}
-	return s, nil
-}
-
 func (d *Decoder) py2String(b []byte) (any, error) {
 	switch d.cfg.py2 {
 	case Py2Latin1:
@@ -401,8 +332,8 @@ func (d *Decoder) py2String(b []byte) (any, error) {
 
 func (d *Decoder) resolveGlobal(module, name string) (any, error) {
 	g := Global{module, name}
-	if !validText(module) || !validText(name) {
-		return nil, d.Errorf(ErrCorrupt, "global name is not UTF-8")
+	if err := d.checkGlobal(module, name); err != nil {
+		return nil, err
 	}
 	if d.cfg.strict && !d.cfg.registry.Known(g) {
 		return nil, d.Errorf(ErrUnsafe, "global %s is not allowed", g)
@@ -492,24 +423,11 @@ func (d *Decoder) run() (any, error) {
 				err = d.push(v)
 			}
 		case opPROTO:
-			var b []byte
-			if b, err = d.next(1); err == nil {
-				if b[0] > HighestProtocol {
-					return nil, d.Errorf(ErrUnsupported, "protocol %d", b[0])
-				}
-				d.proto = int(b[0])
-			}
+			d.proto, err = d.protoArg()
 		case opFRAME:
-			var b []byte
-			if b, err = d.next(8); err == nil {
-				n := binary.LittleEndian.Uint64(b)
-				if rem := s.Remaining(); rem >= 0 && n > uint64(rem) {
-					return nil, d.Errorf(io.ErrUnexpectedEOF, "frame of %d bytes but only %d remain", n, rem)
-				}
-				if n > math.MaxInt64 || int64(n) > d.cfg.budget(0, int64(n)) {
-					return nil, d.Errorf(ErrTooLarge, "frame of %d bytes", n)
-				}
-				d.frameEnd = s.Offset() + int64(n)
+			var n int64
+			if n, err = d.frameArg(&d.cfg); err == nil {
+				d.frameEnd = s.Offset() + n
 			}
 
 		// Numbers.
@@ -535,18 +453,20 @@ func (d *Decoder) run() (any, error) {
 				err = d.push(int64(binary.LittleEndian.Uint16(b)))
 			}
 		case opINT:
-			err = d.loadInt()
+			var v any
+			if v, err = d.intArg(); err == nil {
+				err = d.push(v)
+			}
 		case opLONG:
-			err = d.loadLong()
+			var v any
+			if v, err = d.longArg(); err == nil {
+				err = d.push(v)
+			}
 		case opLONG1, opLONG4:
 			err = d.loadBinLong(op)
 		case opFLOAT:
-			var line []byte
-			if line, err = d.line(); err == nil {
-				f, perr := strconv.ParseFloat(string(line), 64)
-				if perr != nil {
-					return nil, d.Errorf(ErrCorrupt, "bad float %q", truncate(line))
-				}
+			var f float64
+			if f, err = d.floatArg(); err == nil {
 				err = d.push(f)
 			}
 		case opBINFLOAT:
@@ -556,57 +476,22 @@ func (d *Decoder) run() (any, error) {
 			}
 
 		// Strings and bytes.
-		case opSHORT_BINUNICODE:
-			var b []byte
-			if b, err = d.next(1); err == nil {
+		case opSHORT_BINUNICODE, opBINUNICODE, opBINUNICODE8:
+			var n int64
+			if n, err = d.length(op); err == nil {
 				var str string
-				if str, err = d.readText(int64(b[0])); err == nil {
+				if str, err = d.readText(n); err == nil {
 					err = d.push(d.boxes.string(str))
 				}
 			}
-		case opBINUNICODE:
-			var b []byte
-			if b, err = d.next(4); err == nil {
-				var str string
-				if str, err = d.readText(int64(binary.LittleEndian.Uint32(b))); err == nil {
-					err = d.push(str)
-				}
-			}
-		case opBINUNICODE8:
-			var n int64
-			if n, err = d.len8(); err == nil {
-				var str string
-				if str, err = d.readText(n); err == nil {
-					err = d.push(str)
-				}
-			}
 		case opUNICODE:
-			var line []byte
-			if line, err = d.line(); err == nil {
-				var str string
-				if str, err = d.rawUnicodeEscape(line); err == nil {
-					err = d.push(str)
-				}
+			var str string
+			if str, err = d.unicodeArg(); err == nil {
+				err = d.push(str)
 			}
-		case opSHORT_BINBYTES:
-			var b []byte
-			if b, err = d.next(1); err == nil {
-				var data []byte
-				if data, err = d.readData(int64(b[0])); err == nil {
-					err = d.push(data)
-				}
-			}
-		case opBINBYTES:
-			var b []byte
-			if b, err = d.next(4); err == nil {
-				var data []byte
-				if data, err = d.readData(int64(binary.LittleEndian.Uint32(b))); err == nil {
-					err = d.push(data)
-				}
-			}
-		case opBINBYTES8, opBYTEARRAY8:
+		case opSHORT_BINBYTES, opBINBYTES, opBINBYTES8, opBYTEARRAY8:
 			var n int64
-			if n, err = d.len8(); err == nil {
+			if n, err = d.length(op); err == nil {
 				var data []byte
 				if data, err = d.readData(n); err == nil {
 					if op == opBYTEARRAY8 {
@@ -616,25 +501,20 @@ func (d *Decoder) run() (any, error) {
 					}
 				}
 			}
-		case opSHORT_BINSTRING:
-			var b []byte
-			if b, err = d.next(1); err == nil {
-				err = d.loadPy2Bytes(int64(b[0]))
+		case opSHORT_BINSTRING, opBINSTRING, opSTRING:
+			var data []byte
+			if op == opSTRING {
+				data, err = d.stringArg()
+			} else {
+				var n int64
+				if n, err = d.length(op); err == nil {
+					data, err = d.readData(n)
+				}
 			}
-		case opBINSTRING:
-			var b []byte
-			if b, err = d.next(4); err == nil {
-				err = d.loadPy2Bytes(int64(int32(binary.LittleEndian.Uint32(b))))
-			}
-		case opSTRING:
-			var line []byte
-			if line, err = d.line(); err == nil {
-				var data []byte
-				if data, err = d.unquote(line); err == nil {
-					var v any
-					if v, err = d.py2String(data); err == nil {
-						err = d.push(v)
-					}
+			if err == nil {
+				var v any
+				if v, err = d.py2String(data); err == nil {
+					err = d.push(v)
 				}
 			}
 		case opNEXT_BUFFER:
@@ -753,12 +633,8 @@ func (d *Decoder) run() (any, error) {
 
 		// Memo.
 		case opPUT:
-			var line []byte
-			if line, err = d.line(); err == nil {
-				idx, perr := strconv.ParseInt(string(line), 10, 64)
-				if perr != nil {
-					return nil, d.Errorf(ErrCorrupt, "bad memo index %q", truncate(line))
-				}
+			var idx int64
+			if idx, err = d.memoIndexArg(); err == nil {
 				var v any
 				if v, err = d.top(); err == nil {
 					err = d.memoPut(idx, v)
@@ -787,12 +663,8 @@ func (d *Decoder) run() (any, error) {
 				err = d.memoPut(int64(d.memoN), v)
 			}
 		case opGET:
-			var line []byte
-			if line, err = d.line(); err == nil {
-				idx, perr := strconv.ParseInt(string(line), 10, 64)
-				if perr != nil {
-					return nil, d.Errorf(ErrCorrupt, "bad memo index %q", truncate(line))
-				}
+			var idx int64
+			if idx, err = d.memoIndexArg(); err == nil {
 				err = d.memoGet(idx)
 			}
 		case opBINGET:
@@ -808,14 +680,11 @@ func (d *Decoder) run() (any, error) {
 
 		// Globals and objects.
 		case opGLOBAL:
-			var mod, name []byte
-			if mod, err = d.line(); err == nil {
-				m := string(mod)
-				if name, err = d.line(); err == nil {
-					var g any
-					if g, err = d.resolveGlobal(m, string(name)); err == nil {
-						err = d.push(g)
-					}
+			var m, n string
+			if m, n, err = d.globalArg(); err == nil {
+				var g any
+				if g, err = d.resolveGlobal(m, n); err == nil {
+					err = d.push(g)
 				}
 			}
 		case opSTACK_GLOBAL:
@@ -881,18 +750,15 @@ func (d *Decoder) run() (any, error) {
 				}
 			}
 		case opINST:
-			var mod, name []byte
-			if mod, err = d.line(); err == nil {
-				m := string(mod)
-				if name, err = d.line(); err == nil {
-					var g any
-					if g, err = d.resolveGlobal(m, string(name)); err == nil {
-						var items []any
-						if items, err = d.popMark(); err == nil {
-							var v any
-							if v, err = d.instantiate(g, append(Tuple{}, items...)); err == nil {
-								err = d.push(v)
-							}
+			var m, n string
+			if m, n, err = d.globalArg(); err == nil {
+				var g any
+				if g, err = d.resolveGlobal(m, n); err == nil {
+					var items []any
+					if items, err = d.popMark(); err == nil {
+						var v any
+						if v, err = d.instantiate(g, append(Tuple{}, items...)); err == nil {
+							err = d.push(v)
 						}
 					}
 				}
@@ -919,14 +785,9 @@ func (d *Decoder) run() (any, error) {
 				}
 			}
 		case opPERSID:
-			var line []byte
-			if line, err = d.line(); err == nil {
-				for _, c := range line {
-					if c >= 0x80 {
-						return nil, d.Errorf(ErrCorrupt, "persistent id of protocol 0 is not ASCII")
-					}
-				}
-				err = d.persistent(string(line))
+			var pid string
+			if pid, err = d.persidArg(); err == nil {
+				err = d.persistent(pid)
 			}
 		case opBINPERSID:
 			var pid any
@@ -1004,178 +865,29 @@ func (d *Decoder) fast(op byte) bool {
 	return true
 }
 
-func truncate(b []byte) string {
-	if len(b) > 40 {
-		return string(b[:40]) + "..."
-	}
-	return string(b)
-}
-
-func (d *Decoder) line() ([]byte, error) {
-	b, err := d.s.readLine()
-	if err == errLineTooLong {
-		return nil, d.Errorf(ErrTooLarge, "line longer than 64 KiB")
-	}
-	if err != nil {
-		return nil, d.eof()
-	}
-	return b, nil
-}
-
-func (d *Decoder) len8() (int64, error) {
-	b, err := d.next(8)
-	if err != nil {
-		return 0, err
-	}
-	n := binary.LittleEndian.Uint64(b)
-	if n > math.MaxInt64 {
-		return 0, d.Errorf(ErrTooLarge, "length %d", n)
-	}
-	return int64(n), nil
-}
-
-func (d *Decoder) loadPy2Bytes(n int64) error {
-	if n < 0 {
-		return d.Errorf(ErrCorrupt, "negative length %d", n)
-	}
-	data, err := d.readData(n)
-	if err != nil {
-		return err
-	}
-	v, err := d.py2String(data)
-	if err != nil {
-		return err
-	}
-	return d.push(v)
-}
-
-func (d *Decoder) loadInt() error {
-	line, err := d.line()
-	if err != nil {
-		return err
-	}
-	switch string(line) {
-	case "00":
-		return d.push(false)
-	case "01":
-		return d.push(true)
-	}
-	s := string(line)
-	if len(s) > 0 && s[len(s)-1] == 'L' {
-		s = s[:len(s)-1]
-	}
-	if n, perr := strconv.ParseInt(s, 10, 64); perr == nil {
-		return d.push(n)
-	}
-	return d.pushBigText(s)
-}
-
-func (d *Decoder) loadLong() error {
-	line, err := d.line()
-	if err != nil {
-		return err
-	}
-	s := string(line)
-	if len(s) > 0 && s[len(s)-1] == 'L' {
-		s = s[:len(s)-1]
-	}
-	return d.pushBigText(s)
-}
-
-func (d *Decoder) pushBigText(s string) error {
-	b, ok := new(big.Int).SetString(s, 10)
-	if !ok {
-		return d.Errorf(ErrCorrupt, "bad integer %q", truncate([]byte(s)))
-	}
-	return d.push(normInt(b))
-}
-
-// normInt returns b as int64 when it fits.
-func normInt(b *big.Int) any {
-	if b.IsInt64() {
-		return b.Int64()
-	}
-	return b
-}
-
+// loadBinLong reads LONG1 and LONG4. Up to 8 bytes need no memory of
+// their own; longer ones are claimed against the budget.
 func (d *Decoder) loadBinLong(op byte) error {
-	var n int64
-	if op == opLONG1 {
-		b, err := d.next(1)
-		if err != nil {
-			return err
-		}
-		n = int64(b[0])
-	} else {
-		b, err := d.next(4)
-		if err != nil {
-			return err
-		}
-		n = int64(int32(binary.LittleEndian.Uint32(b)))
-		if n < 0 {
-			return d.Errorf(ErrCorrupt, "negative length %d", n)
-		}
-	}
-	if n <= 8 {
-		b, err := d.next(int(n))
-		if err != nil {
-			return err
-		}
-		var u uint64
-		for i := int(n) - 1; i >= 0; i-- {
-			u = u<<8 | uint64(b[i])
-		}
-		if n == 0 {
-			return d.push(int64(0))
-		}
-		if n < 8 {
-			// sign-extend
-			shift := 64 - 8*uint(n)
-			return d.push(int64(u<<shift) >> shift)
-		}
-		return d.push(int64(u))
-	}
-	data, err := d.readData(n)
+	n, err := d.length(op)
 	if err != nil {
 		return err
 	}
-	return d.push(normInt(decodeLong(data)))
-}
-
-// decodeLong decodes a little-endian two's complement integer.
-func decodeLong(data []byte) *big.Int {
-	be := make([]byte, len(data))
-	for i, c := range data {
-		be[len(data)-1-i] = c
+	var b []byte
+	if n <= 8 {
+		b, err = d.next(int(n))
+	} else {
+		b, err = d.readData(n)
 	}
-	v := new(big.Int).SetBytes(be)
-	if len(data) > 0 && data[len(data)-1]&0x80 != 0 {
-		v.Sub(v, new(big.Int).Lsh(big.NewInt(1), uint(8*len(data))))
+	if err != nil {
+		return err
 	}
-	return v
+	return d.push(binLong(b))
 }
 
 func (d *Decoder) loadExt(op byte) error {
-	var code int32
-	switch op {
-	case opEXT1:
-		b, err := d.next(1)
-		if err != nil {
-			return err
-		}
-		code = int32(b[0])
-	case opEXT2:
-		b, err := d.next(2)
-		if err != nil {
-			return err
-		}
-		code = int32(binary.LittleEndian.Uint16(b))
-	default:
-		b, err := d.next(4)
-		if err != nil {
-			return err
-		}
-		code = int32(binary.LittleEndian.Uint32(b))
+	code, err := d.extArg(op)
+	if err != nil {
+		return err
 	}
 	g, ok := d.cfg.ext[code]
 	if !ok {
@@ -1291,96 +1003,4 @@ func (d *Decoder) build(target, state any) (any, error) {
 		return t, nil
 	}
 	return nil, d.Errorf(ErrCorrupt, "cannot BUILD a %s", TypeName(target))
-}
-
-// unquote decodes the Python 2 repr of a str, as the STRING opcode holds it.
-func (d *Decoder) unquote(line []byte) ([]byte, error) {
-	if len(line) < 2 || (line[0] != '\'' && line[0] != '"') || line[len(line)-1] != line[0] {
-		return nil, d.Errorf(ErrCorrupt, "STRING is not quoted")
-	}
-	s := line[1 : len(line)-1]
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '\\' || i+1 == len(s) {
-			out = append(out, c)
-			continue
-		}
-		i++
-		switch e := s[i]; e {
-		case '\\', '\'', '"':
-			out = append(out, e)
-		case 'n':
-			out = append(out, '\n')
-		case 't':
-			out = append(out, '\t')
-		case 'r':
-			out = append(out, '\r')
-		case 'a':
-			out = append(out, 7)
-		case 'b':
-			out = append(out, 8)
-		case 'f':
-			out = append(out, 12)
-		case 'v':
-			out = append(out, 11)
-		case '\n':
-		case 'x':
-			if i+2 > len(s)-1 {
-				return nil, d.Errorf(ErrCorrupt, "bad \\x escape")
-			}
-			v, perr := strconv.ParseUint(string(s[i+1:i+3]), 16, 8)
-			if perr != nil {
-				return nil, d.Errorf(ErrCorrupt, "bad \\x escape")
-			}
-			out = append(out, byte(v))
-			i += 2
-		case '0', '1', '2', '3', '4', '5', '6', '7':
-			v := 0
-			j := i
-			for ; j < len(s) && j < i+3 && s[j] >= '0' && s[j] <= '7'; j++ {
-				v = v*8 + int(s[j]-'0')
-			}
-			out = append(out, byte(v))
-			i = j - 1
-		default:
-			out = append(out, '\\', e)
-		}
-	}
-	return out, nil
-}
-
-// rawUnicodeEscape decodes Python's raw-unicode-escape, as UNICODE holds it.
-func (d *Decoder) rawUnicodeEscape(line []byte) (string, error) {
-	out := make([]byte, 0, len(line))
-	for i := 0; i < len(line); i++ {
-		c := line[i]
-		if c == '\\' && i+1 < len(line) && (line[i+1] == 'u' || line[i+1] == 'U') {
-			n := 4
-			if line[i+1] == 'U' {
-				n = 8
-			}
-			if i+2+n > len(line) {
-				return "", d.Errorf(ErrCorrupt, "truncated \\u escape")
-			}
-			v, perr := strconv.ParseUint(string(line[i+2:i+2+n]), 16, 32)
-			if perr != nil || v > 0x10FFFF {
-				return "", d.Errorf(ErrCorrupt, "bad \\u escape")
-			}
-			out = appendRuneSurrogate(out, rune(v))
-			i += 1 + n
-			continue
-		}
-		out = utf8.AppendRune(out, rune(c))
-	}
-	return string(out), nil
-}
-
-// appendRuneSurrogate appends r as UTF-8, writing a lone surrogate the way
-// Python's surrogatepass does rather than as U+FFFD.
-func appendRuneSurrogate(b []byte, r rune) []byte {
-	if r >= 0xD800 && r <= 0xDFFF {
-		return append(b, byte(0xE0|r>>12), byte(0x80|(r>>6)&0x3F), byte(0x80|r&0x3F))
-	}
-	return utf8.AppendRune(b, r)
 }
