@@ -84,6 +84,18 @@
 // copyreg.__newobj_ex__ and collections.OrderedDict, also under their
 // Python 2 module names (__builtin__, copy_reg).
 //
+// # Scanning
+//
+// A [Scanner] lists the opcodes of a pickle with their offsets and decoded
+// arguments, without running them, as Python's pickletools.genops does
+// (see [Op] for the argument types). It reads every argument with the
+// Decoder's own code, so the two accept and refuse the same arguments,
+// with the same errors; it does not check what the opcodes do. With
+// [Preview], long strings and bytes are skipped rather than read, so a
+// listing of any pickle takes a few KiB. The caller keeps the [Stream] and
+// may skip bytes of it between opcodes, as a reader of joblib files skips
+// the array data spliced after a BUILD.
+//
 // # Limits
 //
 // Hostile input gets an error, never a panic, a hang or an allocation out of

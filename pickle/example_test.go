@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"path/filepath"
@@ -132,3 +133,32 @@ func ExampleEncoder_Raw() {
 }
 
 type rawBlob struct{}
+
+// List the opcodes of a pickle without running them, as Python's
+// pickletools.genops does: pickle.dumps({'a': (1, 2.5)}, protocol=2).
+func ExampleScanner() {
+	data := []byte("\x80\x02}q\x00X\x01\x00\x00\x00aq\x01K\x01G@\x04\x00\x00\x00\x00\x00\x00\x86q\x02s.")
+	sc := pickle.NewScanner(pickle.NewStreamBytes(data))
+	for {
+		op, err := sc.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%2d: %-10s %v\n", op.Offset, op.Name, op.Arg)
+	}
+	// Output:
+	//  0: PROTO      2
+	//  2: EMPTY_DICT <nil>
+	//  3: BINPUT     0
+	//  5: BINUNICODE a
+	// 11: BINPUT     1
+	// 13: BININT1    1
+	// 15: BINFLOAT   2.5
+	// 24: TUPLE2     <nil>
+	// 25: BINPUT     2
+	// 27: SETITEM    <nil>
+	// 28: STOP       <nil>
+}

@@ -156,6 +156,11 @@ func (c *decodeConfig) finish() {
 	if c.registry == nil {
 		c.registry = builtinRegistry()
 	}
+	c.finishLimits()
+}
+
+// finishLimits sets the default MaxBytes budget.
+func (c *decodeConfig) finishLimits() {
 	if c.maxBytes == 0 {
 		// Asking the system costs tens of microseconds: do it only
 		// when a pickle claims more than lazyMaxBytes (see budget).
