@@ -17,10 +17,27 @@ type Equaler interface {
 // Inert objects are equal when their class, construction, state and items
 // are. Cycles are handled.
 func Equal(a, b any) bool {
-	return equal(a, b, map[[2]any]bool{})
+	return equal(a, b, map[[2]any]bool{}, 0)
 }
 
-func equal(a, b any, seen map[[2]any]bool) bool {
+// maxEqualDepth bounds the nesting Equal follows: deeper values compare
+// unequal (Python raises RecursionError far sooner), so that a value
+// nested millions deep cannot overflow the goroutine stack, which would
+// kill the process.
+const maxEqualDepth = 1 << 17
+
+// tupleID identifies a tuple by its backing array, so that a tuple shared
+// through the memo is compared once per pair: a value that shares one
+// tuple at each of 64 levels has 2**64 paths.
+type tupleID struct {
+	p *any
+	n int
+}
+
+func equal(a, b any, seen map[[2]any]bool, depth int) bool {
+	if depth++; depth > maxEqualDepth {
+		return false
+	}
 	if ea, ok := a.(Equaler); ok {
 		return ea.PyEqual(b)
 	}
@@ -58,7 +75,18 @@ func equal(a, b any, seen map[[2]any]bool) bool {
 		return ok && x == y
 	case Tuple:
 		y, ok := b.(Tuple)
-		return ok && seqEqual(x, y, seen)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		if len(x) == 0 {
+			return true
+		}
+		key := [2]any{tupleID{&x[0], len(x)}, tupleID{&y[0], len(y)}}
+		if key[0] == key[1] || seen[key] {
+			return true
+		}
+		seen[key] = true
+		return seqEqual(x, y, seen, depth)
 	case *List:
 		y, ok := b.(*List)
 		if !ok {
@@ -68,7 +96,7 @@ func equal(a, b any, seen map[[2]any]bool) bool {
 			return true
 		}
 		seen[[2]any{x, y}] = true
-		return seqEqual(x.Items, y.Items, seen)
+		return seqEqual(x.Items, y.Items, seen, depth)
 	case *Dict:
 		y, ok := b.(*Dict)
 		if !ok {
@@ -85,11 +113,11 @@ func equal(a, b any, seen map[[2]any]bool) bool {
 			v, ok := y.Get(k)
 			if !ok {
 				// Objects hash by identity but compare by content.
-				if v, ok = findEqual(y.t.keys, y.t.vals, k, seen); !ok {
+				if v, ok = findEqual(y.t.keys, y.t.vals, k, seen, depth); !ok {
 					return false
 				}
 			}
-			if !equal(x.t.vals[i], v, seen) {
+			if !equal(x.t.vals[i], v, seen, depth) {
 				return false
 			}
 		}
@@ -101,7 +129,7 @@ func equal(a, b any, seen map[[2]any]bool) bool {
 		}
 		for _, k := range x.t.keys {
 			if !y.Has(k) {
-				if _, ok := findEqual(y.t.keys, nil, k, seen); !ok {
+				if _, ok := findEqual(y.t.keys, nil, k, seen, depth); !ok {
 					return false
 				}
 			}
@@ -117,21 +145,21 @@ func equal(a, b any, seen map[[2]any]bool) bool {
 		}
 		seen[[2]any{x, y}] = true
 		if x.Class != y.Class || x.Construct != y.Construct || x.HasState != y.HasState ||
-			!seqEqual(x.Args, y.Args, seen) || !seqEqual(x.ListItems, y.ListItems, seen) ||
+			!seqEqual(x.Args, y.Args, seen, depth) || !seqEqual(x.ListItems, y.ListItems, seen, depth) ||
 			len(x.DictItems) != len(y.DictItems) {
 			return false
 		}
-		if (x.Callee == nil) != (y.Callee == nil) || (x.Callee != nil && !equal(x.Callee, y.Callee, seen)) {
+		if (x.Callee == nil) != (y.Callee == nil) || (x.Callee != nil && !equal(x.Callee, y.Callee, seen, depth)) {
 			return false
 		}
-		if (x.Kwargs == nil) != (y.Kwargs == nil) || (x.Kwargs != nil && !equal(x.Kwargs, y.Kwargs, seen)) {
+		if (x.Kwargs == nil) != (y.Kwargs == nil) || (x.Kwargs != nil && !equal(x.Kwargs, y.Kwargs, seen, depth)) {
 			return false
 		}
-		if x.HasState && !equal(x.State, y.State, seen) {
+		if x.HasState && !equal(x.State, y.State, seen, depth) {
 			return false
 		}
 		for i := range x.DictItems {
-			if !equal(x.DictItems[i].Key, y.DictItems[i].Key, seen) || !equal(x.DictItems[i].Value, y.DictItems[i].Value, seen) {
+			if !equal(x.DictItems[i].Key, y.DictItems[i].Key, seen, depth) || !equal(x.DictItems[i].Value, y.DictItems[i].Value, seen, depth) {
 				return false
 			}
 		}
@@ -142,9 +170,9 @@ func equal(a, b any, seen map[[2]any]bool) bool {
 
 // findEqual looks for a key equal to k by a linear scan, for keys that
 // hash by identity but compare by content, and returns its value.
-func findEqual(keys, vals []any, k any, seen map[[2]any]bool) (any, bool) {
+func findEqual(keys, vals []any, k any, seen map[[2]any]bool, depth int) (any, bool) {
 	for i, yk := range keys {
-		if equal(k, yk, seen) {
+		if equal(k, yk, seen, depth) {
 			if vals == nil {
 				return nil, true
 			}
@@ -154,12 +182,12 @@ func findEqual(keys, vals []any, k any, seen map[[2]any]bool) (any, bool) {
 	return nil, false
 }
 
-func seqEqual(x, y []any, seen map[[2]any]bool) bool {
+func seqEqual(x, y []any, seen map[[2]any]bool, depth int) bool {
 	if len(x) != len(y) {
 		return false
 	}
 	for i := range x {
-		if !equal(x[i], y[i], seen) {
+		if !equal(x[i], y[i], seen, depth) {
 			return false
 		}
 	}
