@@ -90,6 +90,33 @@ func OpenRange(path string, mode Mode, off, length int64, opts ...Option) (*Mapp
 		return nil, fmt.Errorf("mmap: %w", err)
 	}
 	defer f.Close()
+	return mapFile(f, path, mode, prot, off, length, o)
+}
+
+// OpenFile maps all of f, which the caller opened and keeps: it may close
+// f as soon as OpenFile returns. f must be open for reading, and for
+// writing too in mode "r+". It saves the second open of a caller that has
+// already read from the file.
+func OpenFile(f *os.File, mode Mode, opts ...Option) (*Mapping, error) {
+	mode, err := ParseMode(string(mode))
+	if err != nil {
+		return nil, err
+	}
+	o, err := buildOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	prot := mmapgo.RDONLY
+	switch mode {
+	case ReadWrite:
+		prot = mmapgo.RDWR
+	case CopyOnWrite:
+		prot = mmapgo.COPY
+	}
+	return mapFile(f, f.Name(), mode, prot, 0, -1, o)
+}
+
+func mapFile(f *os.File, path string, mode Mode, prot int, off, length int64, o options) (*Mapping, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("mmap: %w", err)

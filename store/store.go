@@ -178,7 +178,11 @@ func loadFile(path string, cfg loadConfig, mapIt bool) (file *File, err error) {
 		op = "open"
 	}
 	fail := func(err error) (*File, error) { return nil, &PathError{op, path, err} }
-	fh, err := os.Open(path)
+	flag := os.O_RDONLY
+	if mapIt && cfg.mode == mmap.ReadWrite {
+		flag = os.O_RDWR
+	}
+	fh, err := os.OpenFile(path, flag, 0)
 	if err != nil {
 		return fail(err)
 	}
@@ -220,7 +224,7 @@ func loadFile(path string, cfg loadConfig, mapIt bool) (file *File, err error) {
 		defer rc.Close()
 		stream = pickle.NewStream(&ratioReader{r: rc, codec: codec.Name, in: in.count, ratio: cfg.maxRatio})
 	case mapIt && fi.Size() > 0:
-		mapping, err = mmap.Open(path, cfg.mode)
+		mapping, err = mmap.OpenFile(fh, cfg.mode)
 		if err != nil {
 			return fail(err)
 		}
