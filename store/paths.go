@@ -29,7 +29,7 @@ type step struct {
 	depth  int32 // 1 for the root's items
 	head   int32 // the ancestor at depth headSteps, or the step itself when shallower
 	index  int32
-	kind   byte // '[' index, 'k' dict key, '.' attribute, 'a' __args__ index, 'd' __dict__ key, 's' __state__
+	kind   byte // '[' index, 'k' dict key, '.' attribute, 'a' __args__ index, 'w' __kwargs__ key, 'd' __dict__ key, 's' __state__
 }
 
 func (s *step) render(b *strings.Builder) {
@@ -44,6 +44,8 @@ func (s *step) render(b *strings.Builder) {
 		b.WriteString(".__args__[" + strconv.Itoa(int(s.index)) + "]")
 	case 'd':
 		b.WriteString(".__dict__[" + KeyRepr(s.key) + "]")
+	case 'w':
+		b.WriteString(".__kwargs__[" + KeyRepr(s.key) + "]")
 	case 's':
 		b.WriteString(".__state__")
 	}
@@ -171,43 +173,83 @@ func walk(root any, f func(path string, a *ndarray.Array)) {
 			}
 			seen[id] = struct{}{}
 		}
-		switch x := fr.v.(type) {
-		case *ndarray.Array:
+		if a, ok := fr.v.(*ndarray.Array); ok {
 			if fr.step < 0 {
-				f("$", x)
+				f("$", a)
 			} else {
-				f(w.path(fr.step), x)
+				f(w.path(fr.step), a)
 			}
-		case *pickle.List:
-			for i, it := range x.Items {
-				kid(it, '[', i, nil)
-			}
-		case pickle.Tuple:
-			for i, it := range x {
-				kid(it, '[', i, nil)
-			}
-		case *pickle.Dict:
-			for k, v := range x.All() {
-				kid(v, 'k', 0, k)
-			}
-		case *pickle.Object:
-			for i, it := range x.Args {
-				kid(it, 'a', i, nil)
-			}
-			for i, it := range x.ListItems {
-				kid(it, '[', i, nil)
-			}
-			for _, it := range x.DictItems {
-				kid(it.Value, 'k', 0, it.Key)
-			}
-			if x.HasState {
-				stateKids(x.State, kid)
-			}
+		} else {
+			eachChild(fr.v, kid)
 		}
 		for i := len(kids) - 1; i >= 0; i-- {
 			stack = append(stack, kids[i])
 		}
 	}
+}
+
+// eachChild calls kid for each item of a container in the order a
+// pickler meets them: list, tuple and set items, dict items, and an
+// object's arguments, keyword arguments, items and state.
+func eachChild(v any, kid func(v any, kind byte, index int, key any)) {
+	switch x := v.(type) {
+	case *pickle.List:
+		for i, it := range x.Items {
+			kid(it, '[', i, nil)
+		}
+	case pickle.Tuple:
+		for i, it := range x {
+			kid(it, '[', i, nil)
+		}
+	case *pickle.Set:
+		for i, it := range x.Items() {
+			kid(it, '[', i, nil)
+		}
+	case *pickle.Dict:
+		for k, v := range x.All() {
+			kid(v, 'k', 0, k)
+		}
+	case *pickle.Object:
+		for i, it := range x.Args {
+			kid(it, 'a', i, nil)
+		}
+		if x.Kwargs != nil {
+			for k, v := range x.Kwargs.All() {
+				kid(v, 'w', 0, k)
+			}
+		}
+		for i, it := range x.ListItems {
+			kid(it, '[', i, nil)
+		}
+		for _, it := range x.DictItems {
+			kid(it.Value, 'k', 0, it.Key)
+		}
+		if x.HasState {
+			stateKids(x.State, kid)
+		}
+	}
+}
+
+// A Child is an item of a container in the object graph, with the path
+// segment that leads to it from the container: [0], ["key"], .name,
+// .__args__[0], .__kwargs__["key"], .__dict__[key] or .__state__.
+type Child struct {
+	Segment string
+	Value   any
+}
+
+// Children lists the items of a container (list, tuple, set, dict or
+// object) in the order a pickler meets them, with the path segments that
+// File.Arrays uses. It returns nil for other values.
+func Children(v any) []Child {
+	var out []Child
+	eachChild(v, func(c any, kind byte, index int, key any) {
+		st := step{key: key, kind: kind, index: int32(min(index, math.MaxInt32))}
+		var b strings.Builder
+		st.render(&b)
+		out = append(out, Child{b.String(), c})
+	})
+	return out
 }
 
 // stateKids lists an object's state as attributes: a dict state (or the

@@ -122,19 +122,15 @@ func identity(v any) any {
 func summarize(v any) (string, []child) {
 	switch x := v.(type) {
 	case *pickle.Dict:
-		kids := make([]child, 0, x.Len())
-		for k, val := range x.All() {
-			kids = append(kids, child{"[" + store.KeyRepr(k) + "]", val})
-		}
-		return fmt.Sprintf("%s (%s)", pickle.TypeName(x), plural(x.Len(), "item")), kids
+		return fmt.Sprintf("%s (%s)", pickle.TypeName(x), plural(x.Len(), "item")), children(x)
 	case *pickle.List:
-		return fmt.Sprintf("list (%s)", plural(x.Len(), "item")), indexed(x.Items)
+		return fmt.Sprintf("list (%s)", plural(x.Len(), "item")), children(x)
 	case pickle.Tuple:
-		return fmt.Sprintf("tuple (%s)", plural(len(x), "item")), indexed(x)
+		return fmt.Sprintf("tuple (%s)", plural(len(x), "item")), children(x)
 	case *pickle.Set:
-		return fmt.Sprintf("%s (%s)", pickle.TypeName(x), plural(x.Len(), "item")), indexed(x.Items())
+		return fmt.Sprintf("%s (%s)", pickle.TypeName(x), plural(x.Len(), "item")), children(x)
 	case *pickle.Object:
-		return objectSummary(x), objectChildren(x)
+		return objectSummary(x), children(x)
 	case *ndarray.Array:
 		return arraySummary(x), nil
 	case *ndarray.DType:
@@ -153,10 +149,12 @@ func summarize(v any) (string, []child) {
 	return clip(store.Repr(v), 80), nil
 }
 
-func indexed(items []any) []child {
-	kids := make([]child, len(items))
-	for i, it := range items {
-		kids[i] = child{"[" + strconv.Itoa(i) + "]", it}
+// children lists a container's items with their path segments, as ls
+// names them.
+func children(v any) []child {
+	var kids []child
+	for _, c := range store.Children(v) {
+		kids = append(kids, child{c.Segment, c.Value})
 	}
 	return kids
 }
@@ -167,68 +165,6 @@ func objectSummary(o *pickle.Object) string {
 		name = "result of calling " + pickle.TypeName(o.Callee)
 	}
 	return name
-}
-
-// objectChildren lists an object's constructor arguments, items and
-// state, with the path segments that ls uses.
-func objectChildren(o *pickle.Object) []child {
-	var kids []child
-	for i, a := range o.Args {
-		kids = append(kids, child{".__args__[" + strconv.Itoa(i) + "]", a})
-	}
-	if o.Kwargs != nil {
-		for k, v := range o.Kwargs.All() {
-			kids = append(kids, child{".__kwargs__[" + store.KeyRepr(k) + "]", v})
-		}
-	}
-	for i, it := range o.ListItems {
-		kids = append(kids, child{"[" + strconv.Itoa(i) + "]", it})
-	}
-	for _, it := range o.DictItems {
-		kids = append(kids, child{"[" + store.KeyRepr(it.Key) + "]", it.Value})
-	}
-	if !o.HasState {
-		return kids
-	}
-	attrs := func(d *pickle.Dict) {
-		for k, v := range d.All() {
-			if s, ok := k.(string); ok && isIdent(s) {
-				kids = append(kids, child{"." + s, v})
-			} else {
-				kids = append(kids, child{".__dict__[" + store.KeyRepr(k) + "]", v})
-			}
-		}
-	}
-	switch s := o.State.(type) {
-	case *pickle.Dict:
-		attrs(s)
-	case pickle.Tuple:
-		if len(s) == 2 {
-			for _, part := range s {
-				if d, ok := part.(*pickle.Dict); ok {
-					attrs(d)
-				}
-			}
-			return kids
-		}
-		kids = append(kids, child{".__state__", s})
-	default:
-		kids = append(kids, child{".__state__", s})
-	}
-	return kids
-}
-
-func isIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		if r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (i > 0 && r >= '0' && r <= '9') {
-			continue
-		}
-		return false
-	}
-	return true
 }
 
 // arraySummary is one line about an array: its kind, dtype, shape, order
