@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"syscall"
 	"unsafe"
 
 	mmapgo "github.com/edsrzf/mmap-go"
@@ -143,6 +144,10 @@ func mapFile(f *os.File, path string, mode Mode, prot int, off, length int64, o 
 		return nil, fmt.Errorf("mmap: %s: %d bytes cannot be mapped on this platform: %w", path, length, ErrTooLarge)
 	}
 	raw, err := mmapgo.MapRegion(f, int(skip+length), prot, 0, start)
+	if errors.Is(err, syscall.ENOMEM) {
+		// Out of address space (RLIMIT_AS) or of map count: a limit.
+		return nil, fmt.Errorf("mmap: %s: %d bytes: %w: %w", path, length, ErrTooLarge, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("mmap: %s: %w", path, err)
 	}
