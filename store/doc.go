@@ -47,6 +47,20 @@
 // Unaligned arrays (joblib 1.1 and older did not pad) are copied and
 // flagged in [File.Arrays], or refused under [StrictZeroCopy].
 //
+// A mapping shows the file as it is now. If another process truncates the
+// file, reading a view's page past the new end raises SIGBUS, which kills
+// the process; read inside [File.Guard] to get an error wrapping
+// [ErrFault] instead. Changes made through an "r+" view reach the file by
+// [File.Close] at the latest (it flushes with msync).
+//
+// A File may be read from many goroutines at once: Root, Arrays, Codec
+// and the views themselves. Close must not race with readers of views:
+// it unmaps at once, so a read after it faults (SIGSEGV, which Guard
+// reports as [ErrClosed]) or, if the address space was mapped again in
+// between, reads unrelated memory. Close may race with other Close calls.
+// Load, Open and Decode may run concurrently on the same file, also while
+// Dump replaces it: each sees the old file or the new one, whole.
+//
 // # Writing
 //
 // [Dump] and [Encode] write what Python's joblib.load reads back equal, at
