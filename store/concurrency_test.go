@@ -260,4 +260,3 @@ func TestConcurrentReaders(t *testing.T) {
 	}
 	cg.Wait()
 }
-

@@ -314,4 +314,3 @@ func TestAddressSpaceBudget(t *testing.T) {
 		t.Errorf("a 256 MiB array under a 4 GiB RLIMIT_AS did not load")
 	}
 }
-
