@@ -278,6 +278,15 @@ func asInt(v any) (int, bool) {
 	return 0, false
 }
 
+// ShapeOf converts a pickled shape to []int: a tuple or list of
+// non-negative ints, or a single int, as numpy and joblib accept.
+func ShapeOf(v any) ([]int, error) {
+	if n, ok := asInt(v); ok {
+		v = pickle.Tuple{int64(n)}
+	}
+	return intsOf(v, "shape")
+}
+
 // intsOf returns a tuple or list of non-negative ints.
 func intsOf(v any, what string) ([]int, error) {
 	var items []any

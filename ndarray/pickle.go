@@ -65,8 +65,10 @@ func NewRegistry() *pickle.Registry {
 	return r
 }
 
-// subclassName maps an ndarray subclass global to Array.Subclass.
-func subclassName(g pickle.Global) string {
+// SubclassName maps an ndarray subclass global to Array.Subclass: "" for
+// numpy.ndarray, "matrix", "memmap" or "recarray" under any of numpy's
+// module paths, and "module.Name" for others.
+func SubclassName(g pickle.Global) string {
 	switch {
 	case g == ndarrayGlobal:
 		return ""
@@ -148,7 +150,7 @@ func callReconstruct(d *pickle.Decoder, args pickle.Tuple) (any, error) {
 	if !ok {
 		return nil, d.Errorf(ErrCorrupt, "_reconstruct: class is a %s", pickle.TypeName(args[0]))
 	}
-	return &Array{DType: Int8, Shape: []int{0}, Order: OrderC, Data: []byte{}, Subclass: subclassName(g), pending: true}, nil
+	return &Array{DType: Int8, Shape: []int{0}, Order: OrderC, Data: []byte{}, Subclass: SubclassName(g), pending: true}, nil
 }
 
 // Build takes numpy's ndarray state, as BUILD gives it after

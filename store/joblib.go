@@ -140,7 +140,7 @@ func (w *wrapper) Build(d *pickle.Decoder, state any) (any, error) {
 		return nil, d.Errorf(ErrCorrupt, "NumpyArrayWrapper without a dtype")
 	}
 	shapeV, _ := field(st, "shape")
-	shape, err := shapeOf(shapeV)
+	shape, err := ndarray.ShapeOf(shapeV)
 	if err != nil {
 		return nil, d.Errorf(ErrCorrupt, "NumpyArrayWrapper shape: %v", err)
 	}
@@ -157,7 +157,7 @@ func (w *wrapper) Build(d *pickle.Decoder, state any) (any, error) {
 	subclass := ""
 	if v, ok := field(st, "subclass"); ok {
 		if g, ok := v.(pickle.Global); ok {
-			subclass = subclassName(g)
+			subclass = ndarray.SubclassName(g)
 		}
 	}
 	allowMmap := false
@@ -178,33 +178,6 @@ func (w *wrapper) Build(d *pickle.Decoder, state any) (any, error) {
 	return w.l.readPayload(d, dt, shape, order, subclass, align, allowMmap)
 }
 
-// shapeOf converts a pickled shape (a tuple or list of ints) to []int.
-func shapeOf(v any) ([]int, error) {
-	var items []any
-	switch x := v.(type) {
-	case pickle.Tuple:
-		items = x
-	case *pickle.List:
-		items = x.Items
-	case int64:
-		items = []any{x}
-	default:
-		return nil, fmt.Errorf("a %s, not a tuple", pickle.TypeName(v))
-	}
-	if len(items) > 64 {
-		return nil, fmt.Errorf("%d dimensions", len(items))
-	}
-	shape := make([]int, len(items))
-	for i, it := range items {
-		n, ok := it.(int64)
-		if !ok || n < 0 || n > 1<<62 {
-			return nil, fmt.Errorf("dimension %v", it)
-		}
-		shape[i] = int(n)
-	}
-	return shape, nil
-}
-
 // payloadSize returns prod(shape)*itemsize, or an error on overflow.
 func payloadSize(dt *ndarray.DType, shape []int) (int64, error) {
 	n := uint64(dt.ItemSize())
@@ -216,16 +189,6 @@ func payloadSize(dt *ndarray.DType, shape []int) (int64, error) {
 		n = lo
 	}
 	return int64(n), nil
-}
-
-func subclassName(g pickle.Global) string {
-	switch g.Name {
-	case "ndarray":
-		return ""
-	case "matrix", "memmap", "recarray":
-		return g.Name
-	}
-	return g.String()
 }
 
 // readObjectArray reads an object array, which joblib writes as a complete
@@ -470,7 +433,7 @@ func (w *ndWrapper) Build(d *pickle.Decoder, state any) (any, error) {
 	}
 	if v, ok := field(st, "subclass"); ok {
 		if g, ok := v.(pickle.Global); ok {
-			a.Subclass = subclassName(g)
+			a.Subclass = ndarray.SubclassName(g)
 		}
 	}
 	if !a.DType.IsNative() && w.l.cfg.byteOrder == ByteOrderNative && !rec.zeroCopy {
