@@ -2,19 +2,15 @@ package main
 
 import (
 	"bufio"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"math/big"
 	"os"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/jlstore/jlstore/compressors"
-	"github.com/jlstore/jlstore/ndarray"
+	"github.com/jlstore/jlstore/mmap"
 	"github.com/jlstore/jlstore/pickle"
 	"github.com/jlstore/jlstore/store"
 )
@@ -35,10 +31,12 @@ and an [array data] line with the offset, length, dtype, shape and order of
 the payload. An object array is a complete pickle nested there, listed
 indented. Pickles that follow one another in a stream are listed in turn.
 
-Compressed files are decompressed on the fly; the offsets count in the
-decompressed stream. Nothing is held in memory but the object graph
-without its arrays. A damaged file is listed up to the damage, and the
-error follows on stderr.
+An uncompressed file is mapped, not read into memory. A compressed file is
+decompressed on the fly, twice; the offsets count in the decompressed
+stream, and the arrays of one pickle at a time are held in memory while
+dis learns their layout, as loading the file needs them (--max-bytes
+bounds that). A damaged file is listed up to the damage, and the error
+follows on stderr.
 
 example:
   jlstore dis model.pkl | less`,
@@ -61,7 +59,8 @@ func runDis(c *cli, args []string) error {
 }
 
 // openStream opens path and returns its decompressed stream, the codec
-// ("" when uncompressed), and a function that closes both.
+// ("" when uncompressed), and a function that closes both. The stream of
+// an uncompressed file is a *pickle.Stream over a mapping of it.
 func openStream(path string, maxOut int64) (io.Reader, string, func() error, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -93,8 +92,17 @@ func openStream(path string, maxOut int64) (io.Reader, string, func() error, err
 		return err
 	}
 	if codec == "" {
-		// Let the decoder check lengths against what the file holds.
-		return io.LimitReader(rc, fi.Size()), "", closeAll, nil
+		closeAll()
+		m, err := mmap.Open(path, mmap.ReadOnly)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		b, err := m.Bytes(0, int64(m.Len()))
+		if err != nil {
+			m.Close()
+			return nil, "", nil, err
+		}
+		return pickle.NewStreamBytes(b), "", m.Close, nil
 	}
 	return rc, codec, closeAll, nil
 }
@@ -103,15 +111,23 @@ func openStream(path string, maxOut int64) (io.Reader, string, func() error, err
 type opener func() (r io.Reader, codec string, close func() error, err error)
 
 // disassemble writes the listing of the stream that open gives. It reads
-// the stream twice: once with a decoder that learns where joblib's array
-// payloads are, once to list the opcodes.
+// the stream twice: once to learn where joblib's array payloads are, once
+// to list the opcodes.
 func disassemble(w io.Writer, open opener, maxBytes int64) error {
 	r, codec, closeFn, err := open()
 	if err != nil {
 		return err
 	}
-	sc := scanPayloads(r, maxBytes)
+	var opts []store.LoadOption
+	if maxBytes > 0 {
+		opts = append(opts, store.MaxBytes(maxBytes))
+	}
+	payloads, scanErr := store.Payloads(r, opts...)
 	closeFn()
+	var pe *store.PathError
+	if errors.As(scanErr, &pe) {
+		scanErr = pe.Err
+	}
 
 	r, _, closeFn, err = open()
 	if err != nil {
@@ -122,23 +138,26 @@ func disassemble(w io.Writer, open opener, maxBytes int64) error {
 	if codec != "" {
 		fmt.Fprintf(bw, "[%s-compressed; offsets count in the decompressed stream]\n", codec)
 	}
-	l := &lister{w: bw, s: pickle.NewStream(r), spans: sc.spans, stopAt: -1}
+	l := &lister{w: bw, s: pickle.NewStream(r), spans: map[int64]store.Payload{}, stopAt: -1}
+	for _, p := range payloads {
+		l.spans[p.Start] = p
+	}
 	// A valid pickle that needs what a file cannot carry (out-of-band
 	// buffers, extension codes) is listed to its end, as pickletools
 	// does; payloads after that point are not known.
-	unsupported := sc.err != nil && errors.Is(sc.err, store.ErrUnsupported)
-	if sc.err != nil && !unsupported {
-		l.stopAt = errOffset(sc.err)
+	unsupported := scanErr != nil && errors.Is(scanErr, store.ErrUnsupported)
+	if scanErr != nil && !unsupported {
+		l.stopAt = errOffset(scanErr)
 	}
 	lerr := l.list()
 	if unsupported && lerr == nil {
-		fmt.Fprintf(bw, "[note: %s; array payloads after that point are not recognised]\n", describe(sc.err))
+		fmt.Fprintf(bw, "[note: %s; array payloads after that point are not recognised]\n", describe(scanErr))
 	}
 	if err := bw.Flush(); err != nil {
 		return err
 	}
-	if sc.err != nil && !unsupported {
-		return sc.err
+	if scanErr != nil && !unsupported {
+		return scanErr
 	}
 	return lerr
 }
@@ -151,248 +170,31 @@ func errOffset(err error) int64 {
 	return -1
 }
 
-// span is a payload that joblib spliced after a wrapper's BUILD.
-type span struct {
-	start   int64 // right after BUILD
-	pad     int64 // bytes of padding, the length byte included
-	data    int64 // offset of the data
-	n       int64 // bytes of data
-	nested  bool  // an object array's nested pickle instead
-	dtype   *ndarray.DType
-	shape   []int
-	order   string
-	padding bool // the wrapper asks for alignment padding
-}
-
-// scan is what the decoding pass learned.
-type scan struct {
-	spans map[int64]*span
-	err   error
-}
-
-// joblibWrapperModules are the modules that have held NumpyArrayWrapper.
-var joblibWrapperModules = []string{"joblib.numpy_pickle", "sklearn.externals.joblib.numpy_pickle"}
-
-// scanPayloads decodes every pickle of the stream with a registry whose
-// NumpyArrayWrapper records and skips the payload that follows its BUILD.
-func scanPayloads(r io.Reader, maxBytes int64) *scan {
-	sc := &scan{spans: map[int64]*span{}}
-	reg := ndarray.NewRegistry()
-	newW := func(d *pickle.Decoder, args pickle.Tuple, kw *pickle.Dict) (any, error) {
-		return &disWrapper{sc}, nil
+// closesMark reports whether an opcode pops the stack down to the topmost
+// MARK.
+func closesMark(name string) bool {
+	switch name {
+	case "POP_MARK", "DICT", "APPENDS", "INST", "LIST", "OBJ", "TUPLE", "SETITEMS", "ADDITEMS", "FROZENSET":
+		return true
 	}
-	callW := func(d *pickle.Decoder, args pickle.Tuple) (any, error) { return &disWrapper{sc}, nil }
-	for _, m := range joblibWrapperModules {
-		reg.Register(m, "NumpyArrayWrapper", pickle.Class{New: newW, Call: callW})
-	}
-	opts := []pickle.DecodeOption{
-		pickle.WithRegistry(reg),
-		// Persistent ids stand for themselves: dis only needs the
-		// structure.
-		pickle.PersistentLoad(func(pid any) (any, error) { return pid, nil }),
-	}
-	if maxBytes > 0 {
-		opts = append(opts, pickle.MaxBytes(maxBytes))
-	}
-	s := pickle.NewStream(r)
-	for first := true; ; first = false {
-		if !first {
-			// Another pickle may follow (joblib streams dumped one after
-			// another); anything else is trailing data, which loaders
-			// ignore.
-			b, err := s.Peek(1)
-			if err != nil || len(b) == 0 || b[0] != protoOp {
-				return sc
-			}
-		}
-		_, err := pickle.NewDecoder(s, opts...).Decode()
-		if err == io.EOF {
-			if first {
-				sc.err = &pickle.FormatError{Layer: "pickle", Offset: 0, What: "empty input", Err: io.ErrUnexpectedEOF}
-			}
-			return sc
-		}
-		if err != nil {
-			sc.err = err
-			return sc
-		}
-	}
-}
-
-// disWrapper stands for a NumpyArrayWrapper in the scanning pass.
-type disWrapper struct{ sc *scan }
-
-func stateField(d *pickle.Dict, name string) (any, bool) {
-	if v, ok := d.Get(name); ok {
-		return v, true
-	}
-	return d.Get([]byte(name))
-}
-
-// Build reads the wrapper's state and skips its payload.
-func (w *disWrapper) Build(d *pickle.Decoder, state any) (any, error) {
-	st, ok := state.(*pickle.Dict)
-	if !ok {
-		return nil, d.Errorf(store.ErrCorrupt, "NumpyArrayWrapper state is a %s, not a dict", pickle.TypeName(state))
-	}
-	dv, _ := stateField(st, "dtype")
-	dt, ok := dv.(*ndarray.DType)
-	if !ok {
-		return nil, d.Errorf(store.ErrCorrupt, "NumpyArrayWrapper without a dtype")
-	}
-	sv, _ := stateField(st, "shape")
-	var items []any
-	switch x := sv.(type) {
-	case pickle.Tuple:
-		items = x
-	case *pickle.List:
-		items = x.Items
-	case int64:
-		items = []any{x}
-	default:
-		return nil, d.Errorf(store.ErrCorrupt, "NumpyArrayWrapper shape is a %s", pickle.TypeName(sv))
-	}
-	sp := &span{dtype: dt, order: "C", start: d.Stream().Offset()}
-	n := uint64(dt.ItemSize())
-	for _, it := range items {
-		k, ok := it.(int64)
-		if !ok || k < 0 {
-			return nil, d.Errorf(store.ErrCorrupt, "NumpyArrayWrapper dimension %v", it)
-		}
-		sp.shape = append(sp.shape, int(k))
-		if k > 0 && n > math.MaxInt64/uint64(k) {
-			return nil, d.Errorf(store.ErrTooLarge, "shape %v overflows", sv)
-		}
-		n *= uint64(k)
-	}
-	if ov, ok := stateField(st, "order"); ok {
-		if s, ok := textOf(ov); ok {
-			sp.order = s
-		}
-	}
-	if v, ok := stateField(st, "numpy_array_alignment_bytes"); ok && v != nil {
-		sp.padding = true
-	}
-	s := d.Stream()
-	if dt.HasObject() {
-		sp.nested = true
-		w.sc.spans[sp.start] = sp
-		if _, err := d.DecodeNested(); err != nil {
-			return nil, err
-		}
-		return w, nil
-	}
-	if sp.padding {
-		b, err := s.ReadByte()
-		if err != nil {
-			return nil, d.Errorf(io.ErrUnexpectedEOF, "array padding")
-		}
-		if err := s.Discard(int64(b)); err != nil {
-			return nil, d.Errorf(io.ErrUnexpectedEOF, "array padding")
-		}
-		sp.pad = 1 + int64(b)
-	}
-	sp.data = s.Offset()
-	sp.n = int64(n)
-	if err := s.Discard(sp.n); err != nil {
-		return nil, d.Errorf(io.ErrUnexpectedEOF, "array of %d bytes at byte %d is cut short", sp.n, sp.data)
-	}
-	w.sc.spans[sp.start] = sp
-	return w, nil
-}
-
-func textOf(v any) (string, bool) {
-	switch x := v.(type) {
-	case string:
-		return x, true
-	case []byte:
-		return string(x), true
-	}
-	return "", false
-}
-
-const protoOp = 0x80
-
-// argKind is how an opcode's argument is encoded.
-type argKind uint8
-
-const (
-	argNone argKind = iota
-	argLineInt
-	argLineLong
-	argLineFloat
-	argLineString  // STRING: a quoted Python 2 literal
-	argLineUnicode // UNICODE: raw-unicode-escape
-	argLineText    // PERSID
-	argLinePair    // GLOBAL, INST: module and name lines
-	argU1
-	argU2
-	argI4
-	argU4
-	argU8
-	argF8
-	argLong1
-	argLong4
-	argStr1 // SHORT_BINSTRING: latin-1
-	argStr4 // BINSTRING: signed length
-	argUni1
-	argUni4
-	argUni8
-	argBytes1
-	argBytes4
-	argBytes8
-	argByteArray8
-)
-
-type opInfo struct {
-	arg   argKind
-	proto int
-	mark  bool // pops to the topmost MARK
-}
-
-// opTable describes every opcode as pickletools does.
-var opTable = map[byte]opInfo{
-	'(': {argNone, 0, false}, '.': {argNone, 0, false}, '0': {argNone, 0, false},
-	'1': {argNone, 1, true}, '2': {argNone, 0, false}, 'F': {argLineFloat, 0, false},
-	'I': {argLineInt, 0, false}, 'J': {argI4, 1, false}, 'K': {argU1, 1, false},
-	'L': {argLineLong, 0, false}, 'M': {argU2, 1, false}, 'N': {argNone, 0, false},
-	'P': {argLineText, 0, false}, 'Q': {argNone, 1, false}, 'R': {argNone, 0, false},
-	'S': {argLineString, 0, false}, 'T': {argStr4, 1, false}, 'U': {argStr1, 1, false},
-	'V': {argLineUnicode, 0, false}, 'X': {argUni4, 1, false}, 'a': {argNone, 0, false},
-	'b': {argNone, 0, false}, 'c': {argLinePair, 0, false}, 'd': {argNone, 0, true},
-	'}': {argNone, 1, false}, 'e': {argNone, 1, true}, 'g': {argLineInt, 0, false},
-	'h': {argU1, 1, false}, 'i': {argLinePair, 0, true}, 'j': {argU4, 1, false},
-	'l': {argNone, 0, true}, ']': {argNone, 1, false}, 'o': {argNone, 1, true},
-	'p': {argLineInt, 0, false}, 'q': {argU1, 1, false}, 'r': {argU4, 1, false},
-	's': {argNone, 0, false}, 't': {argNone, 0, true}, ')': {argNone, 1, false},
-	'u': {argNone, 1, true}, 'G': {argF8, 1, false},
-	0x80: {argU1, 2, false}, 0x81: {argNone, 2, false}, 0x82: {argU1, 2, false},
-	0x83: {argU2, 2, false}, 0x84: {argI4, 2, false}, 0x85: {argNone, 2, false},
-	0x86: {argNone, 2, false}, 0x87: {argNone, 2, false}, 0x88: {argNone, 2, false},
-	0x89: {argNone, 2, false}, 0x8a: {argLong1, 2, false}, 0x8b: {argLong4, 2, false},
-	'B': {argBytes4, 3, false}, 'C': {argBytes1, 3, false},
-	0x8c: {argUni1, 4, false}, 0x8d: {argUni8, 4, false}, 0x8e: {argBytes8, 4, false},
-	0x8f: {argNone, 4, false}, 0x90: {argNone, 4, true}, 0x91: {argNone, 4, true},
-	0x92: {argNone, 4, false}, 0x93: {argNone, 4, false}, 0x94: {argNone, 4, false},
-	0x95: {argU8, 4, false}, 0x96: {argByteArray8, 5, false}, 0x97: {argNone, 5, false},
-	0x98: {argNone, 5, false},
+	return false
 }
 
 // stackEffect is what an opcode that does not close a MARK takes from
 // and puts on the stack.
-func stackEffect(code byte) (pop, push int) {
-	switch code {
-	case '(', 'p', 'q', 'r', 0x94, 0x95, 0x80:
+func stackEffect(name string) (pop, push int) {
+	switch name {
+	case "MARK", "PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE", "FRAME", "PROTO":
 		return 0, 0
-	case '.', '0':
+	case "STOP", "POP":
 		return 1, 0
-	case '2':
+	case "DUP":
 		return 1, 2
-	case 'Q', 0x85, 0x98:
+	case "BINPERSID", "TUPLE1", "READONLY_BUFFER":
 		return 1, 1
-	case 'R', 'b', 'a', 0x81, 0x86, 0x93:
+	case "REDUCE", "BUILD", "APPEND", "NEWOBJ", "TUPLE2", "STACK_GLOBAL":
 		return 2, 1
-	case 's', 0x87, 0x92:
+	case "SETITEM", "TUPLE3", "NEWOBJ_EX":
 		return 3, 1
 	}
 	return 0, 1
@@ -402,20 +204,16 @@ func stackEffect(code byte) (pop, push int) {
 // value (DICT, LIST, TUPLE, FROZENSET, INST, OBJ) rather than adding to
 // one below the MARK (APPENDS, SETITEMS, ADDITEMS) or nothing (POP_MARK,
 // POP).
-func markPush(code byte) bool {
-	switch code {
-	case 'd', 'l', 't', 0x91, 'i', 'o':
+func markPush(name string) bool {
+	switch name {
+	case "DICT", "LIST", "TUPLE", "FROZENSET", "INST", "OBJ":
 		return true
 	}
 	return false
 }
 
 const (
-	opPOP     = '0'
-	opMEMOIZE = 0x94
-	opMARK    = '('
-	opSTOP    = '.'
-	opBUILD   = 'b'
+	protoOp = 0x80
 	// previewBytes is how much of a long string or bytes argument is read
 	// to show it; the rest is skipped.
 	previewBytes = 256
@@ -427,8 +225,8 @@ const (
 type lister struct {
 	w      *bufio.Writer
 	s      *pickle.Stream
-	spans  map[int64]*span
-	stopAt int64 // offset of the scan's error: list up to it; -1 none
+	spans  map[int64]store.Payload // by Start
+	stopAt int64                   // offset of the scan's error: list up to it; -1 none
 }
 
 // frame is one pickle being listed: top level or nested.
@@ -477,35 +275,31 @@ func (l *lister) trailing() error {
 // stopped at the scan's error.
 func (l *lister) pickle(base int) (done bool, err error) {
 	fr := &frameState{memo: map[int64]bool{}, base: base}
+	sc := pickle.NewScanner(l.s, pickle.Preview(previewBytes))
 	for {
 		pos := l.s.Offset()
 		if l.stopAt >= 0 && pos > l.stopAt {
 			return true, nil
 		}
-		code, err := l.s.ReadByte()
+		op, err := sc.Next()
+		if err == io.EOF {
+			return true, &pickle.FormatError{Layer: "pickle", Offset: pos, What: "pickle ends without STOP", Err: io.ErrUnexpectedEOF}
+		}
 		if err != nil {
-			if err == io.EOF {
-				return true, &pickle.FormatError{Layer: "pickle", Offset: pos, What: "pickle ends without STOP", Err: io.ErrUnexpectedEOF}
+			switch {
+			case op.Name != "":
+				fmt.Fprintf(l.w, "%5d: %-4s %s%s\n", pos, codeRepr(op.Code), l.indent(fr), op.Name)
+			case l.s.Offset() > pos:
+				fmt.Fprintf(l.w, "%5d: %-4s %s<unknown opcode>\n", pos, codeRepr(op.Code), l.indent(fr))
 			}
-			return true, &pickle.FormatError{Layer: "pickle", Offset: pos, What: "read", Err: err}
+			return true, err
 		}
-		info, ok := opTable[code]
-		if !ok {
-			fmt.Fprintf(l.w, "%5d: %-4s %s<unknown opcode>\n", pos, codeRepr(code), l.indent(fr))
-			return true, &pickle.FormatError{Layer: "pickle", Offset: pos, What: fmt.Sprintf("unknown opcode 0x%02x", code), Err: store.ErrCorrupt}
-		}
-		name := pickle.OpName(code)
-		arg, argv, err := l.readArg(info.arg)
-		if err != nil {
-			fmt.Fprintf(l.w, "%5d: %-4s %s%s\n", pos, codeRepr(code), l.indent(fr), name)
-			return true, &pickle.FormatError{Layer: "pickle", Offset: pos, Op: name, What: "argument", Err: err}
-		}
+		name := op.Name
 		// pickletools indents a MARK-closing opcode at the level of
 		// its MARK's contents.
 		indent := l.indent(fr)
 		msg := ""
-		closesMark := info.mark || (code == opPOP && len(fr.stack) > 0 && fr.stack[len(fr.stack)-1])
-		if closesMark {
+		if closesMark(name) || (name == "POP" && len(fr.stack) > 0 && fr.stack[len(fr.stack)-1]) {
 			if n := len(fr.marks); n > 0 {
 				msg = fmt.Sprintf("(MARK at %d)", fr.marks[n-1])
 				fr.marks = fr.marks[:n-1]
@@ -519,29 +313,27 @@ func (l *lister) pickle(base int) (done bool, err error) {
 					break
 				}
 			}
-			if markPush(code) {
+			if markPush(name) {
 				fr.stack = append(fr.stack, false)
 			}
 		} else {
-			pop, push := stackEffect(code)
+			pop, push := stackEffect(name)
 			fr.stack = fr.stack[:max(0, len(fr.stack)-pop)]
 			for range push {
 				fr.stack = append(fr.stack, false)
 			}
 		}
-		switch code {
-		case opMEMOIZE:
+		switch name {
+		case "MEMOIZE":
 			msg = fmt.Sprintf("(as %d)", len(fr.memo))
 			fr.memo[int64(len(fr.memo))] = true
-		case 'p', 'q', 'r':
-			if argv != nil {
-				if k, ok := argv.(int64); ok {
-					fr.memo[k] = true
-				}
+		case "PUT", "BINPUT", "LONG_BINPUT":
+			if k, ok := op.Arg.(int64); ok {
+				fr.memo[k] = true
 			}
 		}
-		line := fmt.Sprintf("%5d: %-4s %s%s", pos, codeRepr(code), indent, name)
-		if arg != "" || msg != "" {
+		line := fmt.Sprintf("%5d: %-4s %s%s", pos, codeRepr(op.Code), indent, name)
+		if arg := argText(op); arg != "" || msg != "" {
 			line += strings.Repeat(" ", max(0, 10-len(name)))
 			if arg != "" {
 				line += " " + arg
@@ -551,17 +343,17 @@ func (l *lister) pickle(base int) (done bool, err error) {
 			}
 		}
 		fmt.Fprintln(l.w, line)
-		fr.maxProto = max(fr.maxProto, info.proto)
-		switch code {
-		case opMARK:
+		fr.maxProto = max(fr.maxProto, op.Proto)
+		switch name {
+		case "MARK":
 			fr.marks = append(fr.marks, pos)
 			fr.stack = append(fr.stack, true)
-		case opSTOP:
+		case "STOP":
 			if base == 0 {
 				fmt.Fprintf(l.w, "highest protocol among opcodes = %d\n", fr.maxProto)
 			}
 			return false, nil
-		case opBUILD:
+		case "BUILD":
 			if sp, ok := l.spans[l.s.Offset()]; ok {
 				if done, err := l.payload(fr, sp); done || err != nil {
 					return done, err
@@ -576,21 +368,19 @@ func (l *lister) indent(fr *frameState) string {
 }
 
 // payload lists what joblib spliced after a wrapper's BUILD.
-func (l *lister) payload(fr *frameState, sp *span) (bool, error) {
+func (l *lister) payload(fr *frameState, sp store.Payload) (bool, error) {
 	in := l.indent(fr)
-	desc := fmt.Sprintf("dtype %s, shape %s, order %s", dtypeText(sp.dtype), shapeText(sp.shape), sp.order)
-	if sp.nested {
-		fmt.Fprintf(l.w, "%5d: %-4s %s[object array, %s: a nested pickle follows]\n", sp.start, "", in, desc)
+	desc := fmt.Sprintf("dtype %s, shape %s, order %s", dtypeText(sp.DType), shapeText(sp.Shape), sp.Order)
+	if sp.Offset < 0 {
+		fmt.Fprintf(l.w, "%5d: %-4s %s[object array, %s: a nested pickle follows]\n", sp.Start, "", in, desc)
 		return l.pickle(len(fr.marks) + fr.base + 1)
 	}
-	if sp.pad > 0 {
-		fmt.Fprintf(l.w, "%5d: %-4s %s[padding: %d bytes]\n", sp.start, "", in, sp.pad)
-	} else if sp.padding {
-		fmt.Fprintf(l.w, "%5d: %-4s %s[padding: none]\n", sp.start, "", in)
+	if pad := sp.Offset - sp.Start; pad > 0 {
+		fmt.Fprintf(l.w, "%5d: %-4s %s[padding: %d bytes]\n", sp.Start, "", in, pad)
 	}
-	fmt.Fprintf(l.w, "%5d: %-4s %s[array data: %d bytes, %s]\n", sp.data, "", in, sp.n, desc)
-	if err := l.s.Discard(sp.data + sp.n - l.s.Offset()); err != nil {
-		return true, &pickle.FormatError{Layer: "pickle", Offset: sp.data, What: "array data", Err: io.ErrUnexpectedEOF}
+	fmt.Fprintf(l.w, "%5d: %-4s %s[array data: %d bytes, %s]\n", sp.Offset, "", in, sp.NBytes, desc)
+	if err := l.s.Discard(sp.Offset + sp.NBytes - l.s.Offset()); err != nil {
+		return true, &pickle.FormatError{Layer: "pickle", Offset: sp.Offset, What: "array data", Err: io.ErrUnexpectedEOF}
 	}
 	return false, nil
 }
@@ -604,302 +394,67 @@ func codeRepr(c byte) string {
 	return fmt.Sprintf(`\x%02x`, c)
 }
 
-var errLong = errors.New("line longer than 64 KiB")
-
-func (l *lister) line() ([]byte, error) {
-	var b []byte
-	for {
-		c, err := l.s.ReadByte()
-		if err != nil {
-			return nil, io.ErrUnexpectedEOF
-		}
-		if c == '\n' {
-			return b, nil
-		}
-		if len(b) >= 64<<10 {
-			return nil, errLong
-		}
-		b = append(b, c)
+// argText renders an opcode's argument as pickletools.dis does, with long
+// ones shortened.
+func argText(op pickle.Op) string {
+	long := op.Name == "LONG1" || op.Name == "LONG4"
+	switch {
+	case op.Arg == nil:
+		return ""
+	case long && op.Short:
+		return fmt.Sprintf("<int of %d bytes>", op.Len)
+	case long:
+		return store.Repr(op.Arg)
+	case op.Len >= 0:
+		return blobText(op)
+	case op.Name == "STRING":
+		b, _ := op.Arg.([]byte)
+		return clip(store.Repr(latin1(b)), argWidth)
 	}
+	return clip(store.Repr(op.Arg), argWidth)
 }
 
-func (l *lister) fixed(n int) ([]byte, error) {
-	b, err := l.s.Next(n)
-	if err != nil {
-		return nil, io.ErrUnexpectedEOF
+// blobText renders a counted string or bytes argument (or its first
+// bytes) as Python's repr, shortened.
+func blobText(op pickle.Op) string {
+	var head []byte
+	switch a := op.Arg.(type) {
+	case []byte:
+		head = a
+	case pickle.ByteArray:
+		head = a
+	case string:
+		head = []byte(a)
 	}
-	return b, nil
-}
-
-// blob reads a length-prefixed payload of n bytes, keeping its start.
-func (l *lister) blob(n uint64) ([]byte, error) {
-	if n > math.MaxInt64 {
-		return nil, fmt.Errorf("length %d: %w", n, store.ErrCorrupt)
-	}
-	k := min(n, previewBytes)
-	head, err := l.fixed(int(k))
-	if err != nil {
-		return nil, err
-	}
-	head = append([]byte(nil), head...)
-	if n > k {
-		if err := l.s.Discard(int64(n - k)); err != nil {
-			return nil, io.ErrUnexpectedEOF
-		}
-	}
-	return head, nil
-}
-
-// readArg reads and renders an opcode's argument. argv is its value for
-// the memo opcodes.
-func (l *lister) readArg(kind argKind) (string, any, error) {
-	switch kind {
-	case argNone:
-		return "", nil, nil
-	case argLineInt:
-		b, err := l.line()
-		if err != nil {
-			return "", nil, err
-		}
-		switch s := string(b); s {
-		case "00":
-			return "False", nil, nil
-		case "01":
-			return "True", nil, nil
-		default:
-			n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-			if err != nil {
-				return clip(store.Repr(s), argWidth), nil, nil
-			}
-			return strconv.FormatInt(n, 10), n, nil
-		}
-	case argLineLong:
-		b, err := l.line()
-		if err != nil {
-			return "", nil, err
-		}
-		return clip(strings.TrimSuffix(string(b), "L"), argWidth), nil, nil
-	case argLineFloat:
-		b, err := l.line()
-		if err != nil {
-			return "", nil, err
-		}
-		if f, err := strconv.ParseFloat(strings.TrimSpace(string(b)), 64); err == nil {
-			return store.Repr(f), nil, nil
-		}
-		return clip(store.Repr(string(b)), argWidth), nil, nil
-	case argLineString:
-		b, err := l.line()
-		if err != nil {
-			return "", nil, err
-		}
-		return clip(latin1(b), argWidth), nil, nil
-	case argLineUnicode:
-		b, err := l.line()
-		if err != nil {
-			return "", nil, err
-		}
-		return clip(store.Repr(rawUnicodeEscape(b)), argWidth), nil, nil
-	case argLineText:
-		b, err := l.line()
-		if err != nil {
-			return "", nil, err
-		}
-		return clip(store.Repr(latin1(b)), argWidth), nil, nil
-	case argLinePair:
-		a, err := l.line()
-		if err != nil {
-			return "", nil, err
-		}
-		b, err := l.line()
-		if err != nil {
-			return "", nil, err
-		}
-		return clip(store.Repr(latin1(a)+" "+latin1(b)), argWidth), nil, nil
-	case argU1:
-		b, err := l.fixed(1)
-		if err != nil {
-			return "", nil, err
-		}
-		return strconv.Itoa(int(b[0])), int64(b[0]), nil
-	case argU2:
-		b, err := l.fixed(2)
-		if err != nil {
-			return "", nil, err
-		}
-		v := binary.LittleEndian.Uint16(b)
-		return strconv.Itoa(int(v)), int64(v), nil
-	case argI4:
-		b, err := l.fixed(4)
-		if err != nil {
-			return "", nil, err
-		}
-		v := int32(binary.LittleEndian.Uint32(b))
-		return strconv.Itoa(int(v)), int64(v), nil
-	case argU4:
-		b, err := l.fixed(4)
-		if err != nil {
-			return "", nil, err
-		}
-		v := binary.LittleEndian.Uint32(b)
-		return strconv.FormatUint(uint64(v), 10), int64(v), nil
-	case argU8:
-		b, err := l.fixed(8)
-		if err != nil {
-			return "", nil, err
-		}
-		return strconv.FormatUint(binary.LittleEndian.Uint64(b), 10), nil, nil
-	case argF8:
-		b, err := l.fixed(8)
-		if err != nil {
-			return "", nil, err
-		}
-		return store.Repr(math.Float64frombits(binary.BigEndian.Uint64(b))), nil, nil
-	case argLong1, argLong4:
-		var n uint64
-		if kind == argLong1 {
-			b, err := l.fixed(1)
-			if err != nil {
-				return "", nil, err
-			}
-			n = uint64(b[0])
-		} else {
-			b, err := l.fixed(4)
-			if err != nil {
-				return "", nil, err
-			}
-			v := int32(binary.LittleEndian.Uint32(b))
-			if v < 0 {
-				return "", nil, fmt.Errorf("negative length %d: %w", v, store.ErrCorrupt)
-			}
-			n = uint64(v)
-		}
-		if n > previewBytes {
-			if err := l.s.Discard(int64(n)); err != nil {
-				return "", nil, io.ErrUnexpectedEOF
-			}
-			return fmt.Sprintf("<int of %d bytes>", n), nil, nil
-		}
-		b, err := l.fixed(int(n))
-		if err != nil {
-			return "", nil, err
-		}
-		return longLE(b).String(), nil, nil
-	case argStr1, argStr4, argUni1, argUni4, argUni8, argBytes1, argBytes4, argBytes8, argByteArray8:
-		n, err := l.length(kind)
-		if err != nil {
-			return "", nil, err
-		}
-		head, err := l.blob(n)
-		if err != nil {
-			return "", nil, err
-		}
-		return renderBlob(kind, head, n), nil, nil
-	}
-	return "", nil, fmt.Errorf("argument kind %d", kind)
-}
-
-// length reads the length prefix of a string or bytes argument.
-func (l *lister) length(kind argKind) (uint64, error) {
-	switch kind {
-	case argStr1, argUni1, argBytes1:
-		b, err := l.fixed(1)
-		if err != nil {
-			return 0, err
-		}
-		return uint64(b[0]), nil
-	case argStr4:
-		b, err := l.fixed(4)
-		if err != nil {
-			return 0, err
-		}
-		v := int32(binary.LittleEndian.Uint32(b))
-		if v < 0 {
-			return 0, fmt.Errorf("negative length %d: %w", v, store.ErrCorrupt)
-		}
-		return uint64(v), nil
-	case argUni4, argBytes4:
-		b, err := l.fixed(4)
-		if err != nil {
-			return 0, err
-		}
-		return uint64(binary.LittleEndian.Uint32(b)), nil
-	}
-	b, err := l.fixed(8)
-	if err != nil {
-		return 0, err
-	}
-	return binary.LittleEndian.Uint64(b), nil
-}
-
-// renderBlob renders the start of a string or bytes argument of n bytes
-// as Python's repr, shortened.
-func renderBlob(kind argKind, head []byte, n uint64) string {
 	var r string
-	switch kind {
-	case argStr1, argStr4:
+	switch op.Name {
+	case "SHORT_BINSTRING", "BINSTRING":
 		r = store.Repr(latin1(head))
-	case argUni1, argUni4, argUni8:
+	case "SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8":
 		t := head
-		if uint64(len(head)) < n {
+		if op.Short {
 			// Do not show a character cut in two.
 			for len(t) > 0 && !utf8.Valid(t) {
 				t = t[:len(t)-1]
 			}
 		}
 		r = store.Repr(strings.ToValidUTF8(string(t), "\uFFFD"))
-	case argByteArray8:
+	case "BYTEARRAY8":
 		r = "bytearray(" + store.Repr(head) + ")"
 	default:
 		r = store.Repr(head)
 	}
-	if uint64(len(head)) < n || len([]rune(r)) > argWidth {
-		return clip(r, argWidth) + fmt.Sprintf(" (%d bytes)", n)
+	if op.Short || len([]rune(r)) > argWidth {
+		return clip(r, argWidth) + fmt.Sprintf(" (%d bytes)", op.Len)
 	}
 	return r
 }
 
-// latin1 decodes b as Latin-1, as Python 3 reads Python 2 strings here.
+// latin1 decodes b as Latin-1, as Python 3 reads Python 2 strings.
 func latin1(b []byte) string {
 	r := make([]rune, len(b))
 	for i, c := range b {
 		r[i] = rune(c)
 	}
 	return string(r)
-}
-
-// rawUnicodeEscape decodes Python's raw-unicode-escape: Latin-1 with
-// \uXXXX and \UXXXXXXXX escapes.
-func rawUnicodeEscape(b []byte) string {
-	var out []rune
-	for i := 0; i < len(b); i++ {
-		if b[i] == '\\' && i+1 < len(b) && (b[i+1] == 'u' || b[i+1] == 'U') {
-			w := 4
-			if b[i+1] == 'U' {
-				w = 8
-			}
-			if i+2+w <= len(b) {
-				if v, err := strconv.ParseUint(string(b[i+2:i+2+w]), 16, 32); err == nil && v <= utf8.MaxRune {
-					out = append(out, rune(v))
-					i += 1 + w
-					continue
-				}
-			}
-		}
-		out = append(out, rune(b[i]))
-	}
-	return string(out)
-}
-
-// longLE decodes a little-endian two's complement integer (LONG1, LONG4).
-func longLE(b []byte) *big.Int {
-	be := make([]byte, len(b))
-	for i, c := range b {
-		be[len(b)-1-i] = c
-	}
-	v := new(big.Int).SetBytes(be)
-	if len(b) > 0 && b[len(b)-1]&0x80 != 0 {
-		v.Sub(v, new(big.Int).Lsh(big.NewInt(1), uint(8*len(b))))
-	}
-	return v
 }
