@@ -40,7 +40,9 @@ type Payload struct {
 // are in other files, stay inert objects: no other file is opened.
 //
 // On an error, which is a *PathError, Payloads returns the payloads
-// listed before it.
+// listed before it, and the object array whose nested pickle failed, if
+// that is what failed, so that a listing can show where that pickle
+// starts.
 func Payloads(r io.Reader, opts ...LoadOption) ([]Payload, error) {
 	cfg, err := newLoadConfig(opts)
 	if err != nil {
@@ -89,6 +91,9 @@ func (p *payloadWrapper) Build(d *pickle.Decoder, state any) (any, error) {
 	start := d.Stream().Offset()
 	v, err := p.w.Build(d, state)
 	if err != nil {
+		if pl, ok := objectPayload(state, start); ok {
+			*p.out = append(*p.out, pl)
+		}
 		return nil, err
 	}
 	a, ok := v.(*ndarray.Array)
@@ -102,4 +107,27 @@ func (p *payloadWrapper) Build(d *pickle.Decoder, state any) (any, error) {
 	}
 	*p.out = append(*p.out, pl)
 	return v, nil
+}
+
+// objectPayload describes an object array from its wrapper's state, for
+// when its Build fails.
+func objectPayload(state any, start int64) (Payload, bool) {
+	st, _ := state.(*pickle.Dict)
+	if st == nil {
+		return Payload{}, false
+	}
+	dv, _ := field(st, "dtype")
+	sv, _ := field(st, "shape")
+	dt, _ := dv.(*ndarray.DType)
+	shape, err := ndarray.ShapeOf(sv)
+	if dt == nil || !dt.HasObject() || err != nil {
+		return Payload{}, false
+	}
+	pl := Payload{Start: start, Offset: -1, DType: dt, Shape: shape, Order: ndarray.OrderC}
+	if ov, _ := field(st, "order"); ov != nil {
+		if o, _ := text(ov); o == "F" {
+			pl.Order = ndarray.OrderF
+		}
+	}
+	return pl, true
 }

@@ -111,6 +111,16 @@ func TestPayloadsDamaged(t *testing.T) {
 	if len(got) != 2 || got[1].Start != all[1].Start || got[1].Offset != all[1].Offset {
 		t.Errorf("cut at %d: %+v", cut, got)
 	}
+	// The nested pickle of this object array is damaged: it is listed,
+	// and the error follows.
+	bad, err := os.ReadFile("../testdata/corrupt/numpy/objarray_flags0_p4.pkl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = Payloads(pickle.NewStreamBytes(bad))
+	if n := len(got); err == nil || n == 0 || got[n-1].Offset != -1 || !got[n-1].DType.HasObject() || !slices.Equal(got[n-1].Shape, []int{1}) {
+		t.Errorf("damaged object array: %+v, %v", got, err)
+	}
 	if _, err := Payloads(bytes.NewReader(nil)); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("empty stream: %v", err)
 	}
