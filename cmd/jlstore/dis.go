@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -363,8 +364,18 @@ func (l *lister) pickle(base int) (done bool, err error) {
 	}
 }
 
+// maxIndent is the deepest nesting the listing shows as indentation;
+// deeper lines carry their depth in brackets instead.
+const maxIndent = 32
+
 func (l *lister) indent(fr *frameState) string {
-	return strings.Repeat("    ", len(fr.marks)+fr.base)
+	depth := len(fr.marks) + fr.base
+	if depth > maxIndent {
+		// A hostile file can open millions of MARKs: indenting each line
+		// by all of them would make the listing quadratic in the input.
+		return strings.Repeat("    ", maxIndent) + "[" + strconv.Itoa(depth) + "] "
+	}
+	return strings.Repeat("    ", depth)
 }
 
 // payload lists what joblib spliced after a wrapper's BUILD.
