@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -122,6 +123,12 @@ func loadAs(mode, path string, opts ...LoadOption) (any, []ArrayInfo, error) {
 		}
 		defer f.Close()
 		touchArrays(f.Arrays())
+		// The views die with the mapping: give the caller copies.
+		for _, info := range f.Arrays() {
+			if info.ZeroCopy {
+				info.Array.Data = bytes.Clone(info.Array.Data)
+			}
+		}
 		return f.Root(), f.Arrays(), nil
 	case "decode":
 		fh, err := os.Open(path)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -87,6 +88,16 @@ func (s *sweeper) try(what, name string, data []byte, stream bool, ok func(mode 
 	}
 }
 
+// add counts o's inputs and outcomes in s.
+func (s *sweeper) add(o *sweeper) {
+	s.inputs += o.inputs
+	for k, n := range o.counts {
+		s.counts[k] += n
+	}
+	s.worst = max(s.worst, o.worst)
+	s.most = max(s.most, o.most)
+}
+
 func (s *sweeper) report(family string) {
 	var parts []string
 	for _, k := range mapsKeys(s.counts) {
@@ -147,31 +158,41 @@ func cuts(n int) []int {
 // pickle's STOP (a compressed stream's trailer, the second object of
 // concat_p4) loses nothing jlstore reads.
 func TestTruncationSweep(t *testing.T) {
-	s := newSweeper(t)
-	for _, name := range joblibFixtures(t) {
-		data, err := os.ReadFile(fixture(name))
-		if err != nil {
-			t.Fatal(err)
+	var mu sync.Mutex
+	total := newSweeper(t)
+	t.Run("fixtures", func(t *testing.T) {
+		for _, name := range joblibFixtures(t) {
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				s := newSweeper(t)
+				data, err := os.ReadFile(fixture(name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				whole := map[string]any{}
+				for _, mode := range loadModes {
+					v, _, err := loadAs(mode, fixture(name))
+					if err != nil {
+						t.Fatalf("%s (%s): %v", name, mode, err)
+					}
+					whole[mode] = v
+				}
+				same := func(mode string, v any) error {
+					if !pickle.Equal(v, whole[mode]) {
+						return fmt.Errorf("to a value that differs from the whole file's")
+					}
+					return nil
+				}
+				for _, cut := range cuts(len(data)) {
+					s.try(fmt.Sprintf("%s cut at %d of %d", name, cut, len(data)), name, data[:cut], true, same)
+				}
+				mu.Lock()
+				total.add(s)
+				mu.Unlock()
+			})
 		}
-		whole := map[string]any{}
-		for _, mode := range loadModes {
-			v, _, err := loadAs(mode, fixture(name))
-			if err != nil {
-				t.Fatalf("%s (%s): %v", name, mode, err)
-			}
-			whole[mode] = v
-		}
-		same := func(mode string, v any) error {
-			if !pickle.Equal(v, whole[mode]) {
-				return fmt.Errorf("to a value that differs from the whole file's")
-			}
-			return nil
-		}
-		for _, cut := range cuts(len(data)) {
-			s.try(fmt.Sprintf("%s cut at %d of %d", name, cut, len(data)), name, data[:cut], true, same)
-		}
-	}
-	s.report("truncation")
+	})
+	total.report("truncation")
 }
 
 // flipFamilies groups fixtures by what wrote them. Each family gets
@@ -214,6 +235,7 @@ func TestBitFlips(t *testing.T) {
 	families = append(families, "historical")
 	for _, fam := range families {
 		t.Run(fam, func(t *testing.T) {
+			t.Parallel()
 			s := newSweeper(t)
 			files := fams[fam]
 			stream := true
