@@ -180,7 +180,7 @@ func (r *argReader) frameArg(c *decodeConfig) (int64, error) {
 		return 0, r.errorf(io.ErrUnexpectedEOF, "frame of %d bytes but only %d remain", n, rem)
 	}
 	if n > math.MaxInt64 || int64(n) > c.budget(0, int64(n)) {
-		return 0, r.errorf(ErrTooLarge, "frame of %d bytes", n)
+		return 0, r.errorf(ErrTooLarge, "frame of %d bytes, over the limit (MaxBytes)", n)
 	}
 	return int64(n), nil
 }
