@@ -299,3 +299,54 @@ func hasInert(root any, g string) bool {
 	visit(root, 0)
 	return found
 }
+
+// TestLimits checks each limit's option and that the error names the
+// limit a file hit, so that a caller (the CLI) can say which to raise.
+func TestLimits(t *testing.T) {
+	c := func(name string) string { return filepath.Join(corruptAbs, name) }
+	dir := t.TempDir()
+	raw := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name  string
+		path  string
+		opts  []LoadOption
+		names string // the limit the error must name
+	}{
+		{"ratio", c("bomb/bz2_16GiB.bz2"), nil, "MaxRatio"},
+		{"ratio raised, bytes hold", c("bomb/bz2_16GiB.bz2"), []LoadOption{MaxRatio(1e12), MaxBytes(1 << 30)}, "MaxBytes"},
+		{"ratio of what decodes", c("bomb/bz2_64x1MiB.bz2"), []LoadOption{MaxRatio(1000)}, "MaxRatio"},
+		{"bytes", fixture("basic_p4.pkl"), []LoadOption{MaxBytes(100)}, "MaxBytes"},
+		{"depth", raw("tuples.pkl", nestedTuples(100000)), []LoadOption{MaxDepth(1000)}, "MaxDepth"},
+		{"depth, raw lists", raw("lists.pkl", nestedLists(100000)), []LoadOption{MaxDepth(1000)}, "MaxDepth"},
+		{"memo", c("deep/memoize_10M.z"), []LoadOption{MaxMemo(1000)}, "MaxMemo"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, mode := range []string{"load", "open", "decode"} {
+				if mode == "decode" && tt.name == "ratio" {
+					continue // a stream's size is unknown: it ends early (EOF)
+				}
+				_, _, err := loadAs(mode, tt.path, tt.opts...)
+				if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), tt.names) {
+					t.Errorf("%s: err = %v, want ErrTooLarge naming %s", mode, err, tt.names)
+				}
+			}
+		})
+	}
+	// Without the options, the 100,000-level files load (uncompressed
+	// here; testdata/corrupt/deep holds them compressed).
+	for _, name := range []string{"tuples.pkl", "lists.pkl"} {
+		for _, mode := range loadModes {
+			r := guarded(t, name, func() (any, []ArrayInfo, error) { return loadAs(mode, filepath.Join(dir, name)) })
+			if r.err != nil || r.elapsed > 10*time.Second {
+				t.Errorf("%s (%s): %v in %v", name, mode, r.err, r.elapsed)
+			}
+		}
+	}
+}
