@@ -133,7 +133,10 @@ func MaxBytes(n int64) LoadOption {
 
 // MaxRatio caps the declared array bytes per byte of compressed input
 // (default DefaultMaxRatio), so that a decompression bomb is refused before
-// it is decompressed.
+// it is decompressed. It also caps what any compressed stream decodes to,
+// at that ratio to the compressed bytes read so far plus 1 MiB, which
+// stops bombs that declare nothing (a bytes object of zeros, a stream of
+// unknown size) after bounded work. Either fails with ErrTooLarge.
 func MaxRatio(r float64) LoadOption {
 	return func(c *loadConfig) error {
 		if !(r >= 1) {
