@@ -53,7 +53,7 @@ func Payloads(r io.Reader, opts ...LoadOption) ([]Payload, error) {
 	l := newLoader(cfg, "")
 	l.mapped = s.InMemory()
 	var out []Payload
-	wrap := func() (any, error) { return &payloadWrapper{wrapper{l}, &out}, nil }
+	wrap := func() (any, error) { return &payloadWrapper{wrapper{l: l}, &out}, nil }
 	reg := ndarray.NewRegistry()
 	for _, m := range joblibModules {
 		reg.Register(m, "NumpyArrayWrapper", pickle.Class{

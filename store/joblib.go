@@ -46,6 +46,7 @@ type loader struct {
 	mapped    bool   // the stream is a view of a mapping of the file
 	mapStart  uintptr
 	declared  int64 // array bytes declared so far
+	unbuilt   int   // wrappers made (NEWOBJ) but not yet given their state (BUILD)
 	records   map[*ndarray.Array]*record
 	closers   []func() error
 }
@@ -110,14 +111,18 @@ func text(v any) (string, bool) {
 // wrapper is a joblib NumpyArrayWrapper under construction: NEWOBJ made
 // it, BUILD gives it its state, and then the array's bytes follow in the
 // stream.
-type wrapper struct{ l *loader }
+type wrapper struct {
+	l     *loader
+	built bool
+}
 
 func newWrapper(d *pickle.Decoder, args pickle.Tuple, kw *pickle.Dict) (any, error) {
 	l, err := loaderOf(d)
 	if err != nil {
 		return nil, err
 	}
-	return &wrapper{l}, nil
+	l.unbuilt++
+	return &wrapper{l: l}, nil
 }
 
 func callWrapper(d *pickle.Decoder, args pickle.Tuple) (any, error) {
@@ -128,6 +133,7 @@ func callWrapper(d *pickle.Decoder, args pickle.Tuple) (any, error) {
 
 // Build reads the wrapper's state, then the array that follows it.
 func (w *wrapper) Build(d *pickle.Decoder, state any) (any, error) {
+	w.l.built(&w.built)
 	st, ok := state.(*pickle.Dict)
 	if !ok {
 		return nil, d.Errorf(ErrCorrupt, "NumpyArrayWrapper state is a %s, not a dict", pickle.TypeName(state))
@@ -378,14 +384,18 @@ func (l *loader) sidecar(d *pickle.Decoder, name string) (string, error) {
 
 // ndWrapper is joblib 0.9's NDArrayWrapper: the array is in a .npy file
 // beside the pickle.
-type ndWrapper struct{ l *loader }
+type ndWrapper struct {
+	l     *loader
+	built bool
+}
 
 func newNDWrapper(d *pickle.Decoder, args pickle.Tuple, kw *pickle.Dict) (any, error) {
 	l, err := loaderOf(d)
 	if err != nil {
 		return nil, err
 	}
-	return &ndWrapper{l}, nil
+	l.unbuilt++
+	return &ndWrapper{l: l}, nil
 }
 
 func callNDWrapper(d *pickle.Decoder, args pickle.Tuple) (any, error) {
@@ -393,6 +403,7 @@ func callNDWrapper(d *pickle.Decoder, args pickle.Tuple) (any, error) {
 }
 
 func (w *ndWrapper) Build(d *pickle.Decoder, state any) (any, error) {
+	w.l.built(&w.built)
 	st, ok := state.(*pickle.Dict)
 	if !ok {
 		return nil, d.Errorf(ErrCorrupt, "NDArrayWrapper state is a %s, not a dict", pickle.TypeName(state))
@@ -447,14 +458,18 @@ func (w *ndWrapper) Build(d *pickle.Decoder, state any) (any, error) {
 
 // zndWrapper is joblib 0.9's ZNDArrayWrapper: numpy's reconstruct
 // arguments and state, with the data in a z-file beside the pickle.
-type zndWrapper struct{ l *loader }
+type zndWrapper struct {
+	l     *loader
+	built bool
+}
 
 func newZNDWrapper(d *pickle.Decoder, args pickle.Tuple, kw *pickle.Dict) (any, error) {
 	l, err := loaderOf(d)
 	if err != nil {
 		return nil, err
 	}
-	return &zndWrapper{l}, nil
+	l.unbuilt++
+	return &zndWrapper{l: l}, nil
 }
 
 func callZNDWrapper(d *pickle.Decoder, args pickle.Tuple) (any, error) {
@@ -464,6 +479,7 @@ func callZNDWrapper(d *pickle.Decoder, args pickle.Tuple) (any, error) {
 var reconstruct = pickle.Global{Module: "numpy.core.multiarray", Name: "_reconstruct"}
 
 func (w *zndWrapper) Build(d *pickle.Decoder, state any) (any, error) {
+	w.l.built(&w.built)
 	st, ok := state.(*pickle.Dict)
 	if !ok {
 		return nil, d.Errorf(ErrCorrupt, "ZNDArrayWrapper state is a %s, not a dict", pickle.TypeName(state))
@@ -543,3 +559,28 @@ func (w *zndWrapper) Build(d *pickle.Decoder, state any) (any, error) {
 	w.l.records[a] = &record{offset: -1, note: "decompressed from " + name}
 	return a, nil
 }
+
+// built marks a wrapper as given its state.
+func (l *loader) built(flag *bool) {
+	if !*flag {
+		*flag = true
+		l.unbuilt--
+	}
+}
+
+// finish checks a decoded graph: every joblib wrapper must have been
+// given its state, which turns it into an array. A wrapper that was not
+// (NEWOBJ without BUILD, which joblib never writes) would leave an
+// internal value in the graph.
+func (l *loader) finish(v any, err error) (any, error) {
+	if err == nil && l.unbuilt > 0 {
+		return nil, &FormatError{Layer: "pickle", Offset: -1, What: fmt.Sprintf("%d joblib array wrappers without their state (BUILD)", l.unbuilt), Err: ErrCorrupt}
+	}
+	return v, err
+}
+
+// PyEqual makes wrappers that a hand-made pickle shared before building
+// them compare equal to each other, as the inert objects they are.
+func (w *wrapper) PyEqual(other any) bool    { _, ok := other.(*wrapper); return ok }
+func (w *ndWrapper) PyEqual(other any) bool  { _, ok := other.(*ndWrapper); return ok }
+func (w *zndWrapper) PyEqual(other any) bool { _, ok := other.(*zndWrapper); return ok }

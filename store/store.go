@@ -242,7 +242,7 @@ func loadFile(path string, cfg loadConfig, mapIt bool) (file *File, err error) {
 	default:
 		stream = pickle.NewStreamSize(fh, fi.Size())
 	}
-	root, err := pickle.NewDecoder(stream, l.decodeOptions()...).Decode()
+	root, err := l.finish(pickle.NewDecoder(stream, l.decodeOptions()...).Decode())
 	if err == io.EOF {
 		err = &FormatError{Layer: "pickle", Offset: 0, What: "empty input", Err: io.ErrUnexpectedEOF}
 	}
@@ -351,7 +351,7 @@ func (d *Decoder) Decode() (any, error) {
 			}
 		}()
 	}
-	v, err := pickle.NewDecoder(stream, l.decodeOptions()...).Decode()
+	v, err := l.finish(pickle.NewDecoder(stream, l.decodeOptions()...).Decode())
 	if err == io.EOF {
 		err = &FormatError{Layer: "pickle", Offset: stream.Offset(), What: "empty input", Err: io.ErrUnexpectedEOF}
 	}
