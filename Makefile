@@ -30,8 +30,13 @@ fuzz:
 		done; \
 	done
 
+# The benchmark suite (bench/, its own module): jlstore against Python's
+# joblib and numpy, the Go peers and the machine's limits, each in fresh
+# processes; writes bench/RESULTS.md, results.json, results.txt and plots/.
+# BENCHFLAGS=-full adds 1 GiB and 4 GiB; see bench/README.md. The
+# packages' own benchmarks: go test -run '^$$' -bench . ./store/ (etc.).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./... | tee bench/latest.txt
+	cd bench && $(GO) run ./cmd/jlbench $(BENCHFLAGS)
 
 # Regenerate the fixtures with real Python joblib and numpy.
 testdata:
