@@ -142,8 +142,10 @@ func runSuite(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(*cache, 0o755); err != nil {
-		return err
+	for _, d := range []string{*cache, *out} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
 	}
 	start := time.Now()
 	logf := func(format string, a ...any) {
