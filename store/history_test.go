@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -86,7 +87,7 @@ func checkHistorical(t *testing.T, root any) {
 	if !ok {
 		t.Fatalf("item 0 is %s", pickle.TypeName(it[0]))
 	}
-	if v, err := i8.Int64s(); err != nil || !equalI64(v, []int64{0, 1, 2, 3, 4}) {
+	if v, err := i8.Int64s(); err != nil || !slices.Equal(v, []int64{0, 1, 2, 3, 4}) {
 		t.Errorf("item 0: %v %v", v, err)
 	}
 	f8, ok := it[1].(*ndarray.Array)
@@ -116,24 +117,12 @@ func checkHistorical(t *testing.T, root any) {
 	m, ok := it[4].(*ndarray.Array)
 	if !ok || m.Subclass != "matrix" || len(m.Shape) != 2 {
 		t.Errorf("item 4 is %v", it[4])
-	} else if v, err := m.Int64s(); err != nil || !equalI64(v, []int64{0, 1, 2}) {
+	} else if v, err := m.Int64s(); err != nil || !slices.Equal(v, []int64{0, 1, 2}) {
 		t.Errorf("item 4: %v %v", v, err)
 	}
 	if s, ok := it[5].(string); !ok || s != "C'est l'\u00e9t\u00e9 !" {
 		t.Errorf("item 5 = %#v", it[5])
 	}
-}
-
-func equalI64(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestSidecarEscape: a 0.9 pickle whose NDArrayWrapper names a file outside

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/jlstore/jlstore/ndarray"
@@ -82,7 +83,7 @@ func checkArrays(t *testing.T, got []ArrayInfo, want []manifestArray, compressed
 		if s := g.Array.DType.String(); s != w.DType {
 			t.Errorf("%s: dtype %s, want %s", w.Path, s, w.DType)
 		}
-		if !equalInts(g.Array.Shape, w.Shape) {
+		if !slices.Equal(g.Array.Shape, w.Shape) {
 			t.Errorf("%s: shape %v, want %v", w.Path, g.Array.Shape, w.Shape)
 		}
 		if w.SHA256 != "" && w.DType != "|O" {
@@ -97,18 +98,6 @@ func checkArrays(t *testing.T, got []ArrayInfo, want []manifestArray, compressed
 			t.Errorf("%s: offset %d, want %d", w.Path, g.Offset, *w.Offset)
 		}
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestFixturesOpenAndLoad(t *testing.T) {
