@@ -54,22 +54,11 @@ func equal(a, b any, seen map[[2]any]bool, depth int) bool {
 	case string:
 		y, ok := b.(string)
 		return ok && x == y
-	case []byte:
-		switch y := b.(type) {
-		case []byte:
-			return bytes.Equal(x, y)
-		case ByteArray:
-			return bytes.Equal(x, y)
-		}
-		return false
-	case ByteArray:
-		switch y := b.(type) {
-		case []byte:
-			return bytes.Equal(x, y)
-		case ByteArray:
-			return bytes.Equal(x, y)
-		}
-		return false
+	case []byte, ByteArray:
+		// bytes == bytearray in Python.
+		xb, _ := bytesOf(a)
+		yb, ok := bytesOf(b)
+		return ok && bytes.Equal(xb, yb)
 	case Global:
 		y, ok := b.(Global)
 		return ok && x == y
@@ -244,4 +233,15 @@ func numEqual(a, b num) bool {
 		return bf.Cmp(b.i) == 0
 	}
 	return a.f == b.f
+}
+
+// bytesOf returns the bytes of a bytes or bytearray value.
+func bytesOf(v any) ([]byte, bool) {
+	switch x := v.(type) {
+	case []byte:
+		return x, true
+	case ByteArray:
+		return x, true
+	}
+	return nil, false
 }
