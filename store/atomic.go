@@ -64,9 +64,10 @@ func processAlive(pid int) bool {
 }
 
 // writeAtomic writes path through a temporary file in the same folder:
-// write, fsync, close, rename over path, fsync the folder. On any error the
-// temporary file is removed and path is untouched.
-func writeAtomic(path string, write func(f *os.File) error) (err error) {
+// write, fsync, close, rename over path, fsync the folder (no fsyncs when
+// sync is false). On any error the temporary file is removed and path is
+// untouched.
+func writeAtomic(path string, sync bool, write func(f *os.File) error) (err error) {
 	removeLitter(path)
 	f, err := createTemp(path)
 	if err != nil {
@@ -82,8 +83,10 @@ func writeAtomic(path string, write func(f *os.File) error) (err error) {
 	if err = write(f); err != nil {
 		return fmt.Errorf("jlstore: dump %s: %w", path, err)
 	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("jlstore: dump %s: fsync: %w", path, err)
+	if sync {
+		if err = f.Sync(); err != nil {
+			return fmt.Errorf("jlstore: dump %s: fsync: %w", path, err)
+		}
 	}
 	if err = f.Chmod(0o644); err != nil {
 		return fmt.Errorf("jlstore: dump %s: %w", path, err)
@@ -93,6 +96,9 @@ func writeAtomic(path string, write func(f *os.File) error) (err error) {
 	}
 	if err = os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("jlstore: dump %s: rename: %w", path, err)
+	}
+	if !sync {
+		return nil
 	}
 	if d, derr := os.Open(filepath.Dir(path)); derr == nil {
 		d.Sync()

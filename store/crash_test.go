@@ -55,9 +55,19 @@ func bigValue() any {
 // Dump to the path removes the temporary file the dead writer left.
 func TestDumpKilledMidWrite(t *testing.T) {
 	if p := os.Getenv("JLSTORE_DUMP_CHILD"); p != "" {
-		err := Dump(p, bigValue())
+		var opts []DumpOption
+		if os.Getenv("JLSTORE_DUMP_NOSYNC") != "" {
+			opts = append(opts, NoSync())
+		}
+		err := Dump(p, bigValue(), opts...)
 		t.Fatalf("Dump finished before the kill (err %v)", err)
 	}
+	for _, mode := range syncModes {
+		t.Run(mode.name, func(t *testing.T) { testDumpKilled(t, len(mode.opts) > 0) })
+	}
+}
+
+func testDumpKilled(t *testing.T, nosync bool) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "model.pkl")
 	old := map[string]any{"version": int64(1), "w": []float64{1, 2, 3}}
@@ -68,7 +78,11 @@ func TestDumpKilledMidWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := child(t, "TestDumpKilledMidWrite", "JLSTORE_DUMP_CHILD="+path)
+	env := []string{"JLSTORE_DUMP_CHILD=" + path}
+	if nosync {
+		env = append(env, "JLSTORE_DUMP_NOSYNC=1")
+	}
+	cmd := child(t, "TestDumpKilledMidWrite", env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -177,23 +191,34 @@ func TestEncodeWriteError(t *testing.T) {
 // write, a folder it cannot write to) returns the error, leaves the old
 // file as it was and no temporary file.
 func TestDumpErrorKeepsOldFile(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "keep.pkl")
-	if err := Dump(path, []float64{1, 2}); err != nil {
-		t.Fatal(err)
-	}
-	before, _ := os.ReadFile(path)
-	err := Dump(path, map[string]any{"ok": 1.0, "bad": make(chan int)})
-	if err == nil {
-		t.Fatal("Dump of a channel succeeded")
-	}
-	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
-		t.Error("a failed Dump changed the file")
-	}
-	if l := temps(t, path); len(l) != 0 {
-		t.Errorf("a failed Dump left %v", l)
+	for _, mode := range syncModes {
+		t.Run(mode.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "keep.pkl")
+			if err := Dump(path, []float64{1, 2}, mode.opts...); err != nil {
+				t.Fatal(err)
+			}
+			before, _ := os.ReadFile(path)
+			err := Dump(path, map[string]any{"ok": 1.0, "bad": make(chan int)}, mode.opts...)
+			if err == nil {
+				t.Fatal("Dump of a channel succeeded")
+			}
+			if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+				t.Error("a failed Dump changed the file")
+			}
+			if l := temps(t, path); len(l) != 0 {
+				t.Errorf("a failed Dump left %v", l)
+			}
+		})
 	}
 }
+
+// syncModes are Dump with and without its fsyncs: both keep the old file
+// on an error.
+var syncModes = []struct {
+	name string
+	opts []DumpOption
+}{{"sync=on", nil}, {"sync=off", []DumpOption{NoSync()}}}
 
 // TestDumpDiskFull dumps into a 1 MiB tmpfs (mounting needs root; the test
 // skips without it): a file that does not fit fails with ENOSPC, the old
@@ -215,35 +240,37 @@ func TestDumpDiskFull(t *testing.T) {
 	}
 	before, _ := os.ReadFile(path)
 	for _, ext := range []string{".pkl", ".gz"} {
-		p := strings.TrimSuffix(path, ".pkl") + ext
-		if ext != ".pkl" {
-			if err := Dump(p, small); err != nil {
+		for _, mode := range syncModes {
+			p := strings.TrimSuffix(path, ".pkl") + ext
+			if ext != ".pkl" {
+				if err := Dump(p, small); err != nil {
+					t.Fatal(err)
+				}
+				before, _ = os.ReadFile(p)
+			}
+			// 4 MiB of noise does not fit, compressed or not.
+			noise := make([]byte, 4<<20)
+			rng := rand.New(rand.NewPCG(1, 2))
+			for i := range noise {
+				noise[i] = byte(rng.Uint32())
+			}
+			big, err := ndarray.FromBytes(ndarray.Uint8, []int{len(noise)}, ndarray.OrderC, noise)
+			if err != nil {
 				t.Fatal(err)
 			}
-			before, _ = os.ReadFile(p)
-		}
-		// 4 MiB of noise does not fit, compressed or not.
-		noise := make([]byte, 4<<20)
-		rng := rand.New(rand.NewPCG(1, 2))
-		for i := range noise {
-			noise[i] = byte(rng.Uint32())
-		}
-		big, err := ndarray.FromBytes(ndarray.Uint8, []int{len(noise)}, ndarray.OrderC, noise)
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = Dump(p, map[string]any{"w": big})
-		if !errors.Is(err, syscall.ENOSPC) {
-			t.Errorf("%s: err = %v, want ENOSPC", ext, err)
-		}
-		if after, _ := os.ReadFile(p); !bytes.Equal(before, after) {
-			t.Errorf("%s: a failed Dump changed the file", ext)
-		}
-		if l := temps(t, p); len(l) != 0 {
-			t.Errorf("%s: a failed Dump left %v", ext, l)
-		}
-		if _, err := Load(p); err != nil {
-			t.Errorf("%s: the old file no longer loads: %v", ext, err)
+			err = Dump(p, map[string]any{"w": big}, mode.opts...)
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Errorf("%s %s: err = %v, want ENOSPC", ext, mode.name, err)
+			}
+			if after, _ := os.ReadFile(p); !bytes.Equal(before, after) {
+				t.Errorf("%s %s: a failed Dump changed the file", ext, mode.name)
+			}
+			if l := temps(t, p); len(l) != 0 {
+				t.Errorf("%s %s: a failed Dump left %v", ext, mode.name, l)
+			}
+			if _, err := Load(p); err != nil {
+				t.Errorf("%s %s: the old file no longer loads: %v", ext, mode.name, err)
+			}
 		}
 	}
 }

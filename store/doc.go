@@ -89,7 +89,9 @@
 // A file is written to a temporary file in its folder, fsynced and renamed
 // over the target, and the folder is fsynced, so a crash or an error never
 // leaves a truncated file behind. Temporary files left by a crashed writer
-// are removed by the next Dump to the same path.
+// are removed by the next Dump to the same path. [NoSync] leaves out the
+// fsyncs for scratch files: a process that dies mid-Dump still leaves the
+// old file, but a power loss may leave the new one incomplete.
 //
 // # Limits
 //

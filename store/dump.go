@@ -25,7 +25,8 @@ var (
 // as in joblib (.z .gz .bz2 .lzma .xz .lz4, and .zst for zstd).
 //
 // The file is written to a temporary file in the same folder, fsynced and
-// renamed over path, so a crash or an error leaves the old file intact.
+// renamed over path, so a crash or an error leaves the old file intact
+// (see NoSync for what leaving out the fsync gives up).
 func Dump(path string, v any, opts ...DumpOption) error {
 	cfg, err := newDumpConfig(opts)
 	if err != nil {
@@ -35,7 +36,7 @@ func Dump(path string, v any, opts ...DumpOption) error {
 	if err != nil {
 		return &PathError{"dump", path, err}
 	}
-	err = writeAtomic(path, func(f *os.File) error {
+	err = writeAtomic(path, !cfg.noSync, func(f *os.File) error {
 		bw := bufio.NewWriterSize(f, 1<<20)
 		if err := encode(bw, v, cfg, codec, level); err != nil {
 			return err
