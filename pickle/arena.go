@@ -6,11 +6,39 @@ import "unsafe"
 // whole chunks, so it never copies its entries as a growing slice would.
 const memoChunk = 4096
 
+// Memory the decoder builds is charged against its MaxBytes budget at
+// these fixed costs, when it is allocated: a slab's block, a grown slice,
+// a new container.
+const (
+	// costAny is an interface value: a memo slot, an item of a list or
+	// tuple, a key or a value of a dict, an item of a set.
+	costAny = int64(unsafe.Sizeof(any(nil)))
+	// costIndex is a key in the hash index of a dict or set of more
+	// than smallTable items (a Go map entry, with its share of empty
+	// slots).
+	costIndex = 64
+	// costMemoMap is a memo entry whose index is far from the others.
+	costMemoMap = 48
+	// costSlice is the header that a tuple or bytes value boxed in an
+	// interface takes.
+	costSlice = int64(unsafe.Sizeof([]any(nil)))
+)
+
+// spend adds n to the bytes claimed, when there is a counter: the
+// decoder's allocators report their blocks this way, and the decoder
+// checks the total before the next opcode.
+func spend(used *int64, n int64) {
+	if used != nil {
+		*used += n
+	}
+}
+
 // memoTable is the unpickler's memo: a slice of entries indexed from 0,
 // stored in fixed-size chunks.
 type memoTable struct {
 	chunks [][]any
 	n      int
+	used   *int64 // the decoder's claimed bytes, charged for the slots
 }
 
 func (m *memoTable) len() int { return m.n }
@@ -29,13 +57,16 @@ func (m *memoTable) append(v any) {
 		if m.n < len(m.chunks[0]) {
 			m.chunks[0][m.n] = v
 		} else {
+			c := cap(m.chunks[0])
 			m.chunks[0] = append(m.chunks[0], v)
+			spend(m.used, int64(cap(m.chunks[0])-c)*costAny)
 		}
 		m.n++
 		return
 	}
 	if m.n == len(m.chunks)*memoChunk {
 		m.chunks = append(m.chunks, make([]any, memoChunk))
+		spend(m.used, memoChunk*costAny)
 	}
 	m.set(m.n, v)
 	m.n++
@@ -60,7 +91,8 @@ func (m *memoTable) reset() {
 // pickle allocates little.
 type slab[T any] struct {
 	block []T
-	next  int // length of the next block
+	next  int    // length of the next block
+	used  *int64 // charged for each block, or nil
 }
 
 // grow returns the length of the next block, up to limit.
@@ -73,6 +105,7 @@ func grow(next *int, limit int) int {
 func (s *slab[T]) new(blockLen int) *T {
 	if len(s.block) == 0 {
 		s.block = make([]T, grow(&s.next, blockLen))
+		spend(s.used, int64(len(s.block))*int64(unsafe.Sizeof(s.block[0])))
 	}
 	p := &s.block[0]
 	s.block = s.block[1:]
@@ -85,16 +118,19 @@ func (s *slab[T]) new(blockLen int) *T {
 type anySlab struct {
 	block []any
 	next  int
+	used  *int64 // charged for each block, or nil
 }
 
 const anySlabBlock = 2048
 
 func (s *anySlab) take(n int) []any {
 	if n > anySlabBlock/8 {
+		spend(s.used, int64(n)*costAny)
 		return make([]any, n)
 	}
 	if len(s.block) < n {
 		s.block = make([]any, max(n, grow(&s.next, anySlabBlock)))
+		spend(s.used, int64(len(s.block))*costAny)
 	}
 	out := s.block[:n:n]
 	s.block = s.block[n:]
@@ -174,6 +210,7 @@ type boxes struct {
 	nextI  int
 	nextF  int
 	nextS  int
+	used   *int64 // charged for each block, or nil
 }
 
 const boxBlock = 512
@@ -184,6 +221,7 @@ func (b *boxes) int64(v int64) any {
 	}
 	if len(b.ints) == 0 {
 		b.ints = make([]int64, grow(&b.nextI, boxBlock))
+		spend(b.used, int64(len(b.ints))*8)
 	}
 	p := &b.ints[0]
 	b.ints = b.ints[1:]
@@ -197,6 +235,7 @@ func (b *boxes) float64(v float64) any {
 	}
 	if len(b.floats) == 0 {
 		b.floats = make([]float64, grow(&b.nextF, boxBlock))
+		spend(b.used, int64(len(b.floats))*8)
 	}
 	p := &b.floats[0]
 	b.floats = b.floats[1:]
@@ -210,6 +249,7 @@ func (b *boxes) string(v string) any {
 	}
 	if len(b.strs) == 0 {
 		b.strs = make([]string, grow(&b.nextS, boxBlock))
+		spend(b.used, int64(len(b.strs))*int64(unsafe.Sizeof("")))
 	}
 	p := &b.strs[0]
 	b.strs = b.strs[1:]

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/big"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/jlstore/jlstore/internal/errs"
 )
@@ -24,6 +25,19 @@ var (
 // FormatError describes bad input at a byte offset. Layer is "pickle" for
 // errors of this package, Op the opcode's pickletools name.
 type FormatError = errs.FormatError
+
+// Costs of the containers the decoder makes (see costAny).
+const (
+	costList   = int64(unsafe.Sizeof(List{}))
+	costDict   = int64(unsafe.Sizeof(Dict{}))
+	costSet    = int64(unsafe.Sizeof(Set{}))
+	costObject = int64(unsafe.Sizeof(Object{}))
+	costGlobal = int64(unsafe.Sizeof(Global{}))
+)
+
+// emptyTuple is the value of EMPTY_TUPLE: one interface value for all, as
+// converting a fresh Tuple{} allocates.
+var emptyTuple any = Tuple{}
 
 // memoHole marks an unset memo slot.
 type memoHoleT struct{}
@@ -75,7 +89,16 @@ func newDecoder(s *Stream, opts []DecodeOption) *Decoder {
 		}
 	}
 	d.cfg.finish()
+	d.meter()
 	return d
+}
+
+// meter makes the decoder's allocators charge their blocks to d.used.
+func (d *Decoder) meter() {
+	d.memo.used = &d.used
+	d.dicts.used = &d.used
+	d.items.used = &d.used
+	d.boxes.used = &d.used
 }
 
 // Stream returns the decoder's input, positioned after the last opcode
@@ -103,6 +126,37 @@ func (d *Decoder) Reserve(n, need int64) error {
 	}
 	d.used += n
 	return nil
+}
+
+// charge claims n bytes against the MaxBytes budget before the decoder
+// allocates them for its own structures.
+func (d *Decoder) charge(n int64) error {
+	if n > d.cfg.maxBytes-d.used && n > d.cfg.budget(d.used, n) {
+		return d.budgetError()
+	}
+	d.used += n
+	return nil
+}
+
+// Small allocations of a known bound are added to d.used as they are made
+// (see spend), and run checks the total before each opcode, so that the
+// opcode which went over the budget is the one named.
+func (d *Decoder) budgetError() error {
+	return d.Errorf(ErrTooLarge, "decoded values take more than %d bytes (MaxBytes)", d.cfg.maxBytes)
+}
+
+// valueCost returns the bytes that a value decoded from a protocol 0 line
+// or a Python 2 str takes, as charged against the budget.
+func valueCost(v any) int64 {
+	switch x := v.(type) {
+	case string:
+		return int64(len(x)) + 16
+	case []byte:
+		return int64(len(x)) + costSlice
+	case *big.Int:
+		return int64(len(x.Bits()))*8 + 32
+	}
+	return 8
 }
 
 // Errorf returns a *FormatError at the current opcode wrapping kind.
@@ -144,6 +198,7 @@ func (d *Decoder) DecodeNested() (any, error) {
 		return nil, d.Errorf(ErrTooLarge, "nested pickles deeper than 16")
 	}
 	n := &Decoder{argReader: argReader{s: d.s}, cfg: d.cfg, used: d.used, nested: d.nested + 1}
+	n.meter()
 	v, err := n.Decode()
 	d.used = n.used
 	if err == io.EOF {
@@ -246,6 +301,7 @@ func (d *Decoder) memoPut(idx int64, v any) error {
 	}
 	if _, ok := d.memoMap[idx]; !ok {
 		d.memoN++
+		d.used += costMemoMap
 	}
 	d.memoMap[idx] = v
 	return d.memoLimit()
@@ -338,6 +394,7 @@ func (d *Decoder) resolveGlobal(module, name string) (any, error) {
 	if d.cfg.strict && !d.cfg.registry.Known(g) {
 		return nil, d.Errorf(ErrUnsafe, "global %s is not allowed", g)
 	}
+	d.used += costGlobal
 	return g, nil
 }
 
@@ -351,11 +408,13 @@ func (d *Decoder) call(callable any, args Tuple) (any, error) {
 		}
 		// An object the pickle built (functools.partial, a bound
 		// method...): record the call.
+		d.used += costObject
 		return &Object{Callee: callable, Construct: Reduce, Args: args}, nil
 	}
 	if c, ok := d.cfg.registry.Lookup(g); ok && c.Call != nil {
 		return c.Call(d, args)
 	}
+	d.used += costObject
 	return &Object{Class: g, Construct: Reduce, Args: args}, nil
 }
 
@@ -372,6 +431,10 @@ func (d *Decoder) instantiate(cls any, args Tuple) (any, error) {
 func (d *Decoder) run() (any, error) {
 	s := d.s
 	for {
+		// d.op is still the last opcode, which made what went over.
+		if d.used > d.cfg.maxBytes && d.cfg.budget(d.used, 0) < 0 {
+			return nil, d.budgetError()
+		}
 		d.opStart = s.Offset()
 		var op byte
 		if s.r < s.w {
@@ -450,16 +513,18 @@ func (d *Decoder) run() (any, error) {
 		case opBININT2:
 			var b []byte
 			if b, err = d.next(2); err == nil {
-				err = d.push(int64(binary.LittleEndian.Uint16(b)))
+				err = d.push(d.boxes.int64(int64(binary.LittleEndian.Uint16(b))))
 			}
 		case opINT:
 			var v any
 			if v, err = d.intArg(); err == nil {
+				d.used += valueCost(v)
 				err = d.push(v)
 			}
 		case opLONG:
 			var v any
 			if v, err = d.longArg(); err == nil {
+				d.used += valueCost(v)
 				err = d.push(v)
 			}
 		case opLONG1, opLONG4:
@@ -467,7 +532,7 @@ func (d *Decoder) run() (any, error) {
 		case opFLOAT:
 			var f float64
 			if f, err = d.floatArg(); err == nil {
-				err = d.push(f)
+				err = d.push(d.boxes.float64(f))
 			}
 		case opBINFLOAT:
 			var b []byte
@@ -487,6 +552,7 @@ func (d *Decoder) run() (any, error) {
 		case opUNICODE:
 			var str string
 			if str, err = d.unicodeArg(); err == nil {
+				d.used += valueCost(str)
 				err = d.push(str)
 			}
 		case opSHORT_BINBYTES, opBINBYTES, opBINBYTES8, opBYTEARRAY8:
@@ -494,6 +560,7 @@ func (d *Decoder) run() (any, error) {
 			if n, err = d.length(op); err == nil {
 				var data []byte
 				if data, err = d.readData(n); err == nil {
+					d.used += costSlice
 					if op == opBYTEARRAY8 {
 						err = d.push(ByteArray(data))
 					} else {
@@ -514,6 +581,13 @@ func (d *Decoder) run() (any, error) {
 			if err == nil {
 				var v any
 				if v, err = d.py2String(data); err == nil {
+					if op == opSTRING {
+						d.used += valueCost(v) // the unquoted bytes
+					} else if str, ok := v.(string); ok {
+						d.used += valueCost(str) // a copy of the bytes read
+					} else {
+						d.used += costSlice
+					}
 					err = d.push(v)
 				}
 			}
@@ -521,19 +595,21 @@ func (d *Decoder) run() (any, error) {
 			if d.bufIndex >= len(d.cfg.buffers) {
 				return nil, d.Errorf(ErrUnsupported, "out-of-band buffer %d not supplied (see Buffers)", d.bufIndex)
 			}
+			d.used += costSlice
 			err = d.push(ByteArray(d.cfg.buffers[d.bufIndex]))
 			d.bufIndex++
 		case opREADONLY_BUFFER:
 			var v any
 			if v, err = d.top(); err == nil {
 				if b, ok := v.(ByteArray); ok {
+					d.used += costSlice
 					d.stack[len(d.stack)-1] = []byte(b)
 				}
 			}
 
 		// Containers.
 		case opEMPTY_TUPLE:
-			err = d.push(Tuple{})
+			err = d.push(emptyTuple)
 		case opTUPLE1, opTUPLE2, opTUPLE3:
 			n := int(op-opTUPLE1) + 1
 			base := 0
@@ -543,6 +619,7 @@ func (d *Decoder) run() (any, error) {
 			if len(d.stack)-base < n {
 				return nil, d.Errorf(ErrCorrupt, "stack underflow")
 			}
+			d.used += costSlice + int64(n)*costAny
 			t := make(Tuple, n)
 			copy(t, d.stack[len(d.stack)-n:])
 			d.stack = d.stack[:len(d.stack)-n]
@@ -550,37 +627,43 @@ func (d *Decoder) run() (any, error) {
 		case opTUPLE:
 			var items []any
 			if items, err = d.popMark(); err == nil {
-				err = d.push(append(Tuple{}, items...))
+				var t Tuple
+				if t, err = d.tuple(items); err == nil {
+					err = d.push(t)
+				}
 			}
 		case opEMPTY_LIST:
+			d.used += costList
 			err = d.push(&List{})
 		case opLIST:
 			var items []any
 			if items, err = d.popMark(); err == nil {
-				err = d.push(&List{Items: append([]any{}, items...)})
+				if err = d.charge(costList + int64(len(items))*costAny); err == nil {
+					err = d.push(&List{Items: append([]any{}, items...)})
+				}
 			}
 		case opEMPTY_DICT:
 			err = d.push(d.dicts.new(256))
 		case opDICT:
 			var items []any
 			if items, err = d.popMark(); err == nil {
+				d.used += costDict
 				dict := &Dict{}
 				if err = d.setItems(dict, items); err == nil {
 					err = d.push(dict)
 				}
 			}
 		case opEMPTY_SET:
+			d.used += costSet
 			err = d.push(&Set{})
 		case opFROZENSET:
 			var items []any
 			if items, err = d.popMark(); err == nil {
+				d.used += costSet
 				set := &Set{Frozen: true}
-				for _, it := range items {
-					if aerr := set.Add(it); aerr != nil {
-						return nil, d.Errorf(ErrCorrupt, "%v", aerr)
-					}
+				if err = d.addItems(set, items); err == nil {
+					err = d.push(set)
 				}
-				err = d.push(set)
 			}
 		case opAPPEND:
 			var v, target any
@@ -623,11 +706,7 @@ func (d *Decoder) run() (any, error) {
 					if !ok || set.Frozen {
 						return nil, d.Errorf(ErrCorrupt, "ADDITEMS to a %s", TypeName(target))
 					}
-					for _, it := range items {
-						if aerr := set.Add(it); aerr != nil {
-							return nil, d.Errorf(ErrCorrupt, "%v", aerr)
-						}
-					}
+					err = d.addItems(set, items)
 				}
 			}
 
@@ -684,6 +763,7 @@ func (d *Decoder) run() (any, error) {
 			if m, n, err = d.globalArg(); err == nil {
 				var g any
 				if g, err = d.resolveGlobal(m, n); err == nil {
+					d.used += int64(len(m) + len(n))
 					err = d.push(g)
 				}
 			}
@@ -754,11 +834,15 @@ func (d *Decoder) run() (any, error) {
 			if m, n, err = d.globalArg(); err == nil {
 				var g any
 				if g, err = d.resolveGlobal(m, n); err == nil {
+					d.used += int64(len(m) + len(n))
 					var items []any
 					if items, err = d.popMark(); err == nil {
-						var v any
-						if v, err = d.instantiate(g, append(Tuple{}, items...)); err == nil {
-							err = d.push(v)
+						var args Tuple
+						if args, err = d.tuple(items); err == nil {
+							var v any
+							if v, err = d.instantiate(g, args); err == nil {
+								err = d.push(v)
+							}
 						}
 					}
 				}
@@ -769,9 +853,12 @@ func (d *Decoder) run() (any, error) {
 				if len(items) == 0 {
 					return nil, d.Errorf(ErrCorrupt, "OBJ without a class")
 				}
-				var v any
-				if v, err = d.instantiate(items[0], append(Tuple{}, items[1:]...)); err == nil {
-					err = d.push(v)
+				var args Tuple
+				if args, err = d.tuple(items[1:]); err == nil {
+					var v any
+					if v, err = d.instantiate(items[0], args); err == nil {
+						err = d.push(v)
+					}
 				}
 			}
 		case opBUILD:
@@ -834,7 +921,7 @@ func (d *Decoder) fast(op byte) bool {
 		v = int64(s.buf[s.r])
 		s.r++
 	case opBININT2:
-		v = int64(binary.LittleEndian.Uint16(s.buf[s.r:]))
+		v = d.boxes.int64(int64(binary.LittleEndian.Uint16(s.buf[s.r:])))
 		s.r += 2
 	case opBININT:
 		v = d.boxes.int64(int64(int32(binary.LittleEndian.Uint32(s.buf[s.r:]))))
@@ -881,7 +968,11 @@ func (d *Decoder) loadBinLong(op byte) error {
 	if err != nil {
 		return err
 	}
-	return d.push(binLong(b))
+	v := binLong(b)
+	if n > 8 {
+		d.used += valueCost(v)
+	}
+	return d.push(v)
 }
 
 func (d *Decoder) loadExt(op byte) error {
@@ -930,15 +1021,64 @@ func (d *Decoder) setItems(dict *Dict, items []any) error {
 			return nil
 		}
 		dict.t.keys, dict.t.vals = keys, vals
-	} else {
+	} else if c := dict.t.reserveCap(n); c > 0 {
+		if err := d.charge(int64(c) * 2 * costAny); err != nil {
+			return err
+		}
 		dict.t.reserve(n, true)
 	}
 	for i := 0; i < len(items); i += 2 {
-		if err := dict.t.put(items[i], items[i+1], true); err != nil {
+		cost, err := dict.t.put(items[i], items[i+1], true)
+		if err != nil {
 			return d.Errorf(ErrCorrupt, "%v", err)
 		}
+		d.used += cost
 	}
 	return nil
+}
+
+// addItems adds items to a set, as ADDITEMS does.
+func (d *Decoder) addItems(set *Set, items []any) error {
+	if c := set.t.reserveCap(len(items)); c > 0 {
+		if err := d.charge(int64(c) * costAny); err != nil {
+			return err
+		}
+		set.t.reserve(len(items), false)
+	}
+	for _, it := range items {
+		cost, err := set.t.put(it, nil, false)
+		if err != nil {
+			return d.Errorf(ErrCorrupt, "%v", err)
+		}
+		d.used += cost
+	}
+	return nil
+}
+
+// tuple returns a copy of items as a Tuple, charged to the budget.
+func (d *Decoder) tuple(items []any) (Tuple, error) {
+	if len(items) == 0 {
+		return Tuple{}, nil
+	}
+	if err := d.charge(costSlice + int64(len(items))*costAny); err != nil {
+		return nil, err
+	}
+	return append(Tuple(nil), items...), nil
+}
+
+// growItems returns s with room for n more elements: grown to twice its
+// capacity at least, and charged to the budget first.
+func growItems[T any](d *Decoder, s []T, n int) ([]T, error) {
+	if n <= cap(s)-len(s) {
+		return s, nil
+	}
+	c := max(2*cap(s), len(s)+n)
+	if err := d.charge(int64(c) * int64(unsafe.Sizeof(*new(T)))); err != nil {
+		return nil, err
+	}
+	grown := make([]T, len(s), c)
+	copy(grown, s)
+	return grown, nil
 }
 
 // fastStringItems reports whether the keys of a few key, value pairs are
@@ -966,6 +1106,10 @@ func (d *Decoder) setItemsOn(target any, items []any) error {
 		if len(items)%2 != 0 {
 			return d.Errorf(ErrCorrupt, "odd number of items for a dict")
 		}
+		var err error
+		if t.DictItems, err = growItems(d, t.DictItems, len(items)/2); err != nil {
+			return err
+		}
 		for i := 0; i < len(items); i += 2 {
 			t.DictItems = append(t.DictItems, DictItem{items[i], items[i+1]})
 		}
@@ -975,18 +1119,20 @@ func (d *Decoder) setItemsOn(target any, items []any) error {
 }
 
 func (d *Decoder) appendItems(target any, items []any) error {
+	// Grow by doubling: append's gentler growth for large slices copies
+	// a long list many times over.
+	var err error
 	switch t := target.(type) {
 	case *List:
-		if len(t.Items)+len(items) > cap(t.Items) {
-			// Grow by doubling: append's gentler growth for large
-			// slices copies a long list many times over.
-			grown := make([]any, len(t.Items), max(2*cap(t.Items), len(t.Items)+len(items)))
-			copy(grown, t.Items)
-			t.Items = grown
+		if t.Items, err = growItems(d, t.Items, len(items)); err != nil {
+			return err
 		}
 		t.Items = append(t.Items, items...)
 		return nil
 	case *Object:
+		if t.ListItems, err = growItems(d, t.ListItems, len(items)); err != nil {
+			return err
+		}
 		t.ListItems = append(t.ListItems, items...)
 		return nil
 	}

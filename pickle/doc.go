@@ -104,8 +104,16 @@
 // ([NewStreamBytes], [NewStreamSize]), and always against the [MaxBytes]
 // budget, which defaults to the memory the process can really get. From a
 // stream of unknown size, long payloads are read in steps, so a lying length
-// fails at the end of the input having cost no more than the input. The
-// stack plus the marks ([MaxDepth]) and the memo ([MaxMemo]) are bounded.
+// fails at the end of the input having cost no more than the input.
+//
+// The same budget counts what the decoder builds from opcodes of a byte or
+// two: memo entries, list items, dict entries, containers, objects and
+// boxed numbers, each at a fixed cost (see [MaxBytes]), charged when a
+// slice grows or a block is allocated. So ten million MEMOIZE opcodes, a
+// list appended the same object a million times or a million empty dicts
+// fail with ErrTooLarge at the opcode that went over, however well the
+// input compresses. The stack plus the marks ([MaxDepth]) and the number
+// of memo entries ([MaxMemo]) are bounded too.
 //
 // Errors on bad input are a *[FormatError] carrying the byte offset of the
 // opcode, its pickletools name and a wrapped kind: [ErrCorrupt],

@@ -97,11 +97,31 @@ func MaxMemo(n int) DecodeOption {
 	}
 }
 
-// MaxBytes bounds the bytes that length fields (strings, bytes, big ints,
-// frames) and registered constructors may claim, in total. The default is
-// what the process can really get: the smaller of MemAvailable and the
-// headroom under RLIMIT_AS and RLIMIT_DATA, looked up once a pickle claims
-// more than 16 MiB.
+// MaxBytes bounds the memory that the pickles a Decoder reads may make it
+// allocate, in total:
+//
+//   - the bytes that length fields claim (str, bytes, big ints, frames),
+//     checked before they are read;
+//   - what registered constructors claim with [Decoder.Reserve];
+//   - the decoder's own structures, at fixed costs: 16 bytes for each
+//     memo slot, item of a list, tuple or set, and key or value of a dict;
+//     64 for each key in the hash index of a dict or set of more than 8
+//     items; 48 for a memo entry far from the others; the size of each
+//     list, dict, set, object, global and boxed number or string; and the
+//     encoding of each dict key or set item that is neither str nor int.
+//     Growing slices are charged their new capacity when they grow, and
+//     blocks of small values when a block is allocated.
+//
+// The stack and the marks are bounded by [MaxDepth] instead. A pickle that
+// goes over fails with ErrTooLarge at the opcode that did. Decoded values
+// take about the size of their pickle when it holds arrays or long
+// strings, and up to ten times it for many small containers (a list of
+// dicts of short strings and numbers), so set the budget with room for
+// that.
+//
+// The default is what the process can really get: the smaller of
+// MemAvailable and the headroom under RLIMIT_AS and RLIMIT_DATA, looked up
+// once a pickle claims more than 16 MiB.
 func MaxBytes(n int64) DecodeOption {
 	return func(c *decodeConfig) error {
 		if n < 1 {

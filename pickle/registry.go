@@ -154,6 +154,7 @@ func iterItems(v any) ([]any, bool) {
 
 func callSet(frozen bool) func(d *Decoder, args Tuple) (any, error) {
 	return func(d *Decoder, args Tuple) (any, error) {
+		d.used += costSet
 		s := &Set{Frozen: frozen}
 		if len(args) == 0 {
 			return s, nil
@@ -162,26 +163,34 @@ func callSet(frozen bool) func(d *Decoder, args Tuple) (any, error) {
 		if len(args) != 1 || !ok {
 			return nil, argError(d, "set", args)
 		}
-		for _, it := range items {
-			if err := s.Add(it); err != nil {
-				return nil, d.Errorf(ErrCorrupt, "set item: %v", err)
-			}
+		if err := d.addItems(s, items); err != nil {
+			return nil, err
 		}
 		return s, nil
 	}
 }
 
 func bytesArg(d *Decoder, name string, args Tuple) ([]byte, error) {
+	d.used += costSlice
 	switch len(args) {
 	case 0:
 		return []byte{}, nil
 	case 1:
 		switch x := args[0].(type) {
 		case []byte:
+			if err := d.charge(int64(len(x))); err != nil {
+				return nil, err
+			}
 			return append([]byte{}, x...), nil
 		case ByteArray:
+			if err := d.charge(int64(len(x))); err != nil {
+				return nil, err
+			}
 			return append([]byte{}, x...), nil
 		case *List:
+			if err := d.charge(int64(len(x.Items))); err != nil {
+				return nil, err
+			}
 			out := make([]byte, len(x.Items))
 			for i, it := range x.Items {
 				n, ok := it.(int64)
@@ -196,6 +205,9 @@ func bytesArg(d *Decoder, name string, args Tuple) ([]byte, error) {
 		s, ok1 := args[0].(string)
 		enc, ok2 := args[1].(string)
 		if ok1 && ok2 {
+			if err := d.charge(int64(len(s))); err != nil {
+				return nil, err
+			}
 			b, err := encodeText(s, enc)
 			if err != nil {
 				return nil, d.Errorf(ErrCorrupt, "%s: %v", name, err)
@@ -309,6 +321,9 @@ func callCodecsEncode(d *Decoder, args Tuple) (any, error) {
 			return nil, argError(d, "_codecs.encode", args)
 		}
 	}
+	if err := d.charge(int64(len(s)) + costSlice); err != nil {
+		return nil, err
+	}
 	b, err := encodeText(s, enc)
 	if err != nil {
 		return nil, d.Errorf(ErrCorrupt, "_codecs.encode: %v", err)
@@ -326,6 +341,7 @@ func (d *Decoder) newInstance(cls any, args Tuple, kwargs *Dict, how Construct) 
 	if c, ok := d.cfg.registry.Lookup(g); ok && c.New != nil {
 		return c.New(d, args, kwargs)
 	}
+	d.used += costObject
 	return &Object{Class: g, Construct: how, Args: args, Kwargs: kwargs}, nil
 }
 
@@ -340,6 +356,7 @@ func callReconstructor(d *Decoder, args Tuple) (any, error) {
 	if c, ok := d.cfg.registry.Lookup(g); ok && c.New != nil {
 		return c.New(d, nil, nil)
 	}
+	d.used += costObject + costSlice + 2*costAny
 	return &Object{Class: g, Construct: Reconstructor, Args: Tuple{args[1], args[2]}}, nil
 }
 
@@ -347,7 +364,11 @@ func callNewObj(d *Decoder, args Tuple) (any, error) {
 	if len(args) < 1 {
 		return nil, argError(d, "copyreg.__newobj__", args)
 	}
-	return d.newInstance(args[0], append(Tuple{}, args[1:]...), nil, NewObj)
+	rest, err := d.tuple(args[1:])
+	if err != nil {
+		return nil, err
+	}
+	return d.newInstance(args[0], rest, nil, NewObj)
 }
 
 func callNewObjEx(d *Decoder, args Tuple) (any, error) {
@@ -365,6 +386,7 @@ func callNewObjEx(d *Decoder, args Tuple) (any, error) {
 var orderedDict = Global{"collections", "OrderedDict"}
 
 func callOrderedDict(d *Decoder, args Tuple) (any, error) {
+	d.used += costDict
 	out := &Dict{Class: orderedDict}
 	if len(args) == 0 {
 		return out, nil
@@ -373,6 +395,10 @@ func callOrderedDict(d *Decoder, args Tuple) (any, error) {
 	if len(args) != 1 || !ok {
 		return nil, argError(d, "OrderedDict", args)
 	}
+	if err := d.charge(int64(out.t.reserveCap(len(items))) * 2 * costAny); err != nil {
+		return nil, err
+	}
+	out.t.reserve(len(items), true)
 	for _, it := range items {
 		var pair []any
 		switch p := it.(type) {
@@ -384,9 +410,11 @@ func callOrderedDict(d *Decoder, args Tuple) (any, error) {
 		if len(pair) != 2 {
 			return nil, argError(d, "OrderedDict", args)
 		}
-		if err := out.Set(pair[0], pair[1]); err != nil {
+		cost, err := out.t.put(pair[0], pair[1], true)
+		if err != nil {
 			return nil, d.Errorf(ErrCorrupt, "OrderedDict key: %v", err)
 		}
+		d.used += cost
 	}
 	return out, nil
 }

@@ -224,12 +224,13 @@ func TestSizeLies(t *testing.T) {
 // TestMaxBytes checks the allocation budget on honest input.
 func TestMaxBytes(t *testing.T) {
 	data := readFixture(t, "bytes_long_p3.pkl")
-	if _, err := NewDecoderBytes(data, MaxBytes(512)).Decode(); err != nil {
-		t.Fatalf("512-byte budget for 512 bytes: %v", err)
+	if _, err := NewDecoderBytes(data, MaxBytes(1024)).Decode(); err != nil {
+		t.Fatalf("1024-byte budget for 512 bytes: %v", err)
 	}
+	// A length over the budget fails before its bytes are read.
 	_, err := NewDecoderBytes(data, MaxBytes(511)).Decode()
-	if !errors.Is(err, ErrTooLarge) || errors.Is(err, ErrFormat) {
-		t.Fatalf("err = %v, want ErrTooLarge (and not ErrFormat)", err)
+	if !errors.Is(err, ErrTooLarge) || errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "512 bytes declared") {
+		t.Fatalf("err = %v, want ErrTooLarge for the 512 bytes declared (and not ErrFormat)", err)
 	}
 	// The budget counts in total, not per value.
 	data = readFixture(t, "memo_many_p4.pkl")
@@ -238,6 +239,121 @@ func TestMaxBytes(t *testing.T) {
 	}
 	if _, err := NewDecoderBytes(data, MaxBytes(0)).Decode(); err == nil {
 		t.Error("MaxBytes(0) accepted")
+	}
+}
+
+// budgetBombs are pickles of a few bytes per opcode that make the decoder
+// build many times their size, each with the offset where the repeated
+// opcodes start.
+func budgetBombs(n int) map[string]struct {
+	data  []byte
+	start int
+} {
+	le32 := func(b []byte, i int) []byte { return binary.LittleEndian.AppendUint32(b, uint32(i)) }
+	bombs := map[string]struct {
+		data  []byte
+		start int
+	}{}
+	add := func(name string, head []byte, body func(b []byte, i int) []byte, tail ...byte) {
+		b := append([]byte{}, head...)
+		for i := range n {
+			b = body(b, i)
+		}
+		bombs[name] = struct {
+			data  []byte
+			start int
+		}{append(b, tail...), len(head)}
+	}
+	// One None memoized n times: 16 bytes a slot for 1 byte of input,
+	// in a frame as Python writes it.
+	frame := binary.LittleEndian.AppendUint64([]byte{opPROTO, 4, opFRAME}, uint64(n+2))
+	add("MEMOIZE", append(frame, opNONE), func(b []byte, _ int) []byte { return append(b, opMEMOIZE) }, opSTOP)
+	add("BINPUT", []byte{opPROTO, 2, opNONE}, func(b []byte, i int) []byte { return le32(append(b, opLONG_BINPUT), i) }, opSTOP)
+	// A list appended the same object n times.
+	add("APPEND", []byte{opPROTO, 2, opEMPTY_LIST, opNONE, opBINPUT, 0, opPOP},
+		func(b []byte, _ int) []byte { return append(b, opBINGET, 0, opAPPEND) }, opSTOP)
+	add("APPENDS", []byte{opPROTO, 2, opEMPTY_LIST, opNONE, opBINPUT, 0, opPOP},
+		func(b []byte, _ int) []byte { return append(b, opMARK, opBINGET, 0, opBINGET, 0, opAPPENDS) }, opSTOP)
+	// A dict of n int keys, set one by one and in batches.
+	add("SETITEM", []byte{opPROTO, 2, opEMPTY_DICT},
+		func(b []byte, i int) []byte { return append(le32(append(b, opBININT), i), opNONE, opSETITEM) }, opSTOP)
+	add("SETITEMS", []byte{opPROTO, 2, opEMPTY_DICT},
+		func(b []byte, i int) []byte { return append(le32(append(b, opMARK, opBININT), i), opNONE, opSETITEMS) }, opSTOP)
+	// n empty dicts in a list.
+	add("EMPTY_DICT", []byte{opPROTO, 2, opEMPTY_LIST},
+		func(b []byte, _ int) []byte { return append(b, opEMPTY_DICT, opAPPEND) }, opSTOP)
+	// n inert objects in a list.
+	add("REDUCE", append([]byte("\x80\x02c__main__\nX\nq\x00)q\x010"), opPOP, opEMPTY_LIST),
+		func(b []byte, _ int) []byte { return append(b, opBINGET, 0, opBINGET, 1, opREDUCE, opAPPEND) }, opSTOP)
+	// Dict keys that are pairs of a shared 10,000-tuple and an int: each
+	// key's encoding copies the tuple.
+	tup := []byte{opPROTO, 2, opEMPTY_DICT, opMARK}
+	tup = append(tup, bytes.Repeat([]byte{opNONE}, 10000)...)
+	tup = append(tup, opTUPLE, opBINPUT, 0, opPOP)
+	add("tuple_keys", tup, func(b []byte, i int) []byte {
+		return append(le32(append(b, opBINGET, 0, opBININT), i), opTUPLE2, opNONE, opSETITEM)
+	}, opSTOP)
+	// bytes() of one 64 KiB bytes object, n times.
+	big := binary.LittleEndian.AppendUint32([]byte("\x80\x03c__builtin__\nbytes\nq\x00B"), 1<<16)
+	big = append(big, make([]byte, 1<<16)...)
+	big = append(big, opTUPLE1, opBINPUT, 1, opPOP, opPOP, opEMPTY_LIST)
+	add("bytes_copies", big, func(b []byte, _ int) []byte { return append(b, opBINGET, 0, opBINGET, 1, opREDUCE, opAPPEND) }, opSTOP)
+	return bombs
+}
+
+// TestBudgetBombs checks that what the decoder builds counts against
+// MaxBytes: pickles that build many times their size fail with
+// ErrTooLarge at an opcode of the bomb, having allocated little more than
+// the budget.
+func TestBudgetBombs(t *testing.T) {
+	const budget = 256 << 10
+	for name, bomb := range budgetBombs(200_000) {
+		t.Run(name, func(t *testing.T) {
+			var err error
+			n := allocated(func() { _, err = NewDecoderBytes(bomb.data, MaxBytes(budget)).Decode() })
+			var fe *FormatError
+			if !errors.Is(err, ErrTooLarge) || !errors.As(err, &fe) || !strings.Contains(err.Error(), "(MaxBytes)") {
+				t.Fatalf("err = %v, want ErrTooLarge (MaxBytes)", err)
+			}
+			if fe.Offset < int64(bomb.start) || fe.Offset >= int64(len(bomb.data)-1) {
+				t.Errorf("error at byte %d, want one in the bomb, %d to %d", fe.Offset, bomb.start, len(bomb.data)-1)
+			}
+			// Unchecked, each would allocate more than 3 MB.
+			if n > 2<<20 {
+				t.Errorf("allocated %d bytes under a budget of %d", n, budget)
+			}
+		})
+	}
+	// Under the default budget they decode: each is a few MiB.
+	for name, bomb := range budgetBombs(1000) {
+		if _, err := NewDecoderBytes(bomb.data).Decode(); err != nil {
+			t.Errorf("%s, 1000 times, default budget: %v", name, err)
+		}
+	}
+}
+
+// TestBudgetHonest checks that honest pickles decode under a budget of a
+// small multiple of their size: a graph of arrays at twice its size, and
+// small dicts at ten times.
+func TestBudgetHonest(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		v     any
+		ratio int64
+	}{
+		{"graph", graphValue(1000), 2},
+		{"dicts", dictsValue(20_000), 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := mustEncode(tc.v)
+			v, err := NewDecoderBytes(data, MaxBytes(tc.ratio*int64(len(data)))).Decode()
+			if err != nil {
+				t.Fatalf("%d-byte pickle under MaxBytes(%d×): %v", len(data), tc.ratio, err)
+			}
+			if !Equal(v, tc.v) {
+				t.Fatal("decoded value differs")
+			}
+		})
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"reflect"
 	"strconv"
+	"unsafe"
 )
 
 // Tuple is a Python tuple. It is immutable in Python, so it is a plain slice.
@@ -161,12 +162,23 @@ func selfNormal(k any) bool {
 	return false
 }
 
+// reserveCap returns the capacity that reserve(n) grows the table to,
+// or 0 when it has room: the items plus n, and at least twice the
+// present capacity, so that batches of items grow a large table in
+// amortized linear time.
+func (t *table) reserveCap(n int) int {
+	if n <= cap(t.keys)-len(t.keys) {
+		return 0
+	}
+	return max(len(t.keys)+n, 2*cap(t.keys))
+}
+
 // reserve makes room for n more items, keys and values in one allocation.
 func (t *table) reserve(n int, withVals bool) {
-	if n <= cap(t.keys)-len(t.keys) {
+	c := t.reserveCap(n)
+	if c == 0 {
 		return
 	}
-	c := len(t.keys) + n
 	if !withVals {
 		keys := make([]any, len(t.keys), c)
 		copy(keys, t.keys)
@@ -209,50 +221,82 @@ func (t *table) normKey(i int) any {
 	return t.x.norm[i]
 }
 
-func (t *table) put(k, v any, withVals bool) error {
+// put sets k to v. It returns the bytes that the table allocated to
+// hold a new key, at the costs the decoder charges (see costAny).
+func (t *table) put(k, v any, withVals bool) (int64, error) {
 	nk, own := k, true
+	var cost int64
 	switch k.(type) {
 	case string, int64:
 	default:
 		var err error
 		if nk, err = hashKey(k); err != nil {
-			return err
+			return 0, err
 		}
 		own = false
+		cost = costNormKey
+		if c, ok := nk.(compositeKey); ok {
+			cost += int64(len(c.s))
+		}
 	}
 	if i := t.find(nk); i >= 0 {
 		if withVals {
 			t.vals[i] = v
 		}
-		return nil
+		return 0, nil
 	}
 	if !own && (t.x == nil || t.x.norm == nil) {
 		if t.x == nil {
 			t.x = &tableIndex{}
+			cost += costTableIndex
 		}
 		t.x.norm = make([]any, len(t.keys), cap(t.keys))
 		copy(t.x.norm, t.keys)
+		cost += int64(cap(t.keys)) * costAny
 	}
+	c := cap(t.keys)
 	t.keys = append(t.keys, k)
 	if withVals {
+		cv := cap(t.vals)
 		t.vals = append(t.vals, v)
+		if cap(t.vals) != cv {
+			cost += int64(cap(t.vals)) * costAny
+		}
+	}
+	if cap(t.keys) != c {
+		cost += int64(cap(t.keys)) * costAny
 	}
 	if t.x != nil && t.x.norm != nil {
+		cn := cap(t.x.norm)
 		t.x.norm = append(t.x.norm, nk)
+		if cap(t.x.norm) != cn {
+			cost += int64(cap(t.x.norm)) * costAny
+		}
 	}
 	if t.x != nil && t.x.idx != nil {
 		t.x.idx[nk] = len(t.keys) - 1
+		cost += costIndex
 	} else if len(t.keys) > smallTable {
 		if t.x == nil {
 			t.x = &tableIndex{}
+			cost += costTableIndex
 		}
 		t.x.idx = make(map[any]int, len(t.keys)*2)
 		for i := range t.keys {
 			t.x.idx[t.normKey(i)] = i
 		}
+		cost += int64(len(t.keys)) * 2 * costIndex
 	}
-	return nil
+	return cost, nil
 }
+
+// Costs of a key that is not its own normalized key: the normalized key
+// in an interface (plus the bytes of a composite key's encoding), and the
+// tableIndex that such keys need.
+const (
+	costNormKey    = 32
+	costTableIndex = int64(unsafe.Sizeof(tableIndex{}))
+)
 
 func (t *table) get(k any) (int, bool) {
 	nk, err := hashKey(k)
@@ -281,7 +325,10 @@ func NewDict() *Dict { return &Dict{} }
 func (d *Dict) Len() int { return len(d.t.keys) }
 
 // Set sets d[k] = v. It fails when k is not hashable.
-func (d *Dict) Set(k, v any) error { return d.t.put(k, v, true) }
+func (d *Dict) Set(k, v any) error {
+	_, err := d.t.put(k, v, true)
+	return err
+}
 
 // Get returns d[k].
 func (d *Dict) Get(k any) (any, bool) {
@@ -336,7 +383,10 @@ func NewSet(items ...any) (*Set, error) {
 }
 
 // Add adds v to the set.
-func (s *Set) Add(v any) error { return s.t.put(v, nil, false) }
+func (s *Set) Add(v any) error {
+	_, err := s.t.put(v, nil, false)
+	return err
+}
 
 // Has reports whether v is in the set.
 func (s *Set) Has(v any) bool { _, ok := s.t.get(v); return ok }
@@ -392,7 +442,7 @@ func hashKeyLimited(v any, depth int, budget *int) (any, error) {
 	case string, int64:
 		return v, nil
 	case nil:
-		return compositeKey{tag: 'N'}, nil
+		return noneKey, nil
 	case bool:
 		if x {
 			return int64(1), nil
@@ -462,6 +512,9 @@ func hashKeyLimited(v any, depth int, budget *int) (any, error) {
 }
 
 type identityKey struct{ v any }
+
+// noneKey is the normalized key of None, boxed once.
+var noneKey any = compositeKey{tag: 'N'}
 
 // appendKey appends an unambiguous encoding of the normalized key k: a
 // type tag, then the content with its length, so that no two different
