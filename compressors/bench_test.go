@@ -3,9 +3,12 @@ package compressors
 import (
 	"bytes"
 	_ "embed"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
@@ -157,6 +160,124 @@ func BenchmarkPython(b *testing.B) {
 		b.Run(fmt.Sprintf("op=%s/codec=%s/level=%d/data=%s", r.Op, r.Codec, r.Level, r.Data), func(b *testing.B) {
 			b.ReportMetric(r.Ns, "ns/op")
 			b.ReportMetric(r.Bytes/r.Ns*1e3, "MB/s")
+		})
+	}
+}
+
+// largeSize is the uncompressed size of the BenchmarkDecompressLarge
+// inputs: big enough that per-reader setup vanishes.
+const largeSize = 64 << 20
+
+var (
+	largeOnce   sync.Once
+	largeInputs []input
+)
+
+func largeData() []input {
+	largeOnce.Do(func() {
+		largeInputs = []input{
+			{"uniform_float64_64MiB", uniformFloats(largeSize / 8)},
+			{"smooth_float64_64MiB", floatBytes(largeSize / 8)},
+		}
+	})
+	return largeInputs
+}
+
+// uniformFloats returns n little-endian float64 values drawn uniformly
+// from [0, 1), like numpy.random.rand: the mantissas are noise, the
+// exponents are not, so deflate codes them with Huffman tables.
+func uniformFloats(n int) []byte {
+	b := make([]byte, 8*n)
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := range n {
+		binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(r.Float64()))
+	}
+	return b
+}
+
+// pyLargeScript compresses each file named on the command line as
+// joblib's defaults and python-lz4's do: zlib and gzip at level 3 into
+// <file>.zlib and <file>.gzip, lz4 with 64 KiB linked blocks and no
+// checksums into <file>.lz4.
+const pyLargeScript = `
+import gzip, sys, zlib, lz4.frame
+for p in sys.argv[1:]:
+    raw = open(p, "rb").read()
+    open(p + ".zlib", "wb").write(zlib.compress(raw, 3))
+    open(p + ".gzip", "wb").write(gzip.compress(raw, 3, mtime=0))
+    open(p + ".lz4", "wb").write(lz4.frame.compress(raw))
+`
+
+// pyLarge returns the large inputs compressed by Python, keyed by
+// codec/data, or nil without Python.
+func pyLarge(b *testing.B) map[string][]byte {
+	if p, _ := pyenv.Find(); p == "" {
+		return nil
+	}
+	dir := b.TempDir()
+	var paths []string
+	for _, in := range largeData() {
+		p := filepath.Join(dir, in.name)
+		if err := os.WriteFile(p, in.data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	pyenv.Run(b, pyLargeScript, paths...)
+	out := map[string][]byte{}
+	for i, in := range largeData() {
+		for _, c := range []string{Zlib, Gzip, LZ4} {
+			enc, err := os.ReadFile(paths[i] + "." + c)
+			if err != nil {
+				b.Fatal(err)
+			}
+			out[c+"/"+in.name] = enc
+		}
+	}
+	return out
+}
+
+// BenchmarkDecompressLarge decodes 64 MiB through NewReader into one
+// preallocated buffer, for the codecs whose decoders run at hundreds of
+// MB/s or more. writer=python is Python's zlib and gzip at joblib's level
+// 3 and python-lz4's default frame (64 KiB linked blocks); writer=go is
+// ours at the default level (lz4: 256 KiB independent blocks; deflate
+// stores uniform floats at this level).
+func BenchmarkDecompressLarge(b *testing.B) {
+	type bcase struct {
+		name string
+		enc  []byte
+		data []byte
+	}
+	var cases []bcase
+	py := pyLarge(b)
+	for _, name := range []string{Zlib, Gzip, LZ4} {
+		c, _ := Lookup(name)
+		for _, in := range largeData() {
+			if enc, ok := py[name+"/"+in.name]; ok {
+				cases = append(cases, bcase{fmt.Sprintf("codec=%s/writer=python/data=%s", name, in.name), enc, in.data})
+			}
+			cases = append(cases, bcase{fmt.Sprintf("codec=%s/writer=go/data=%s", name, in.name), benchEncoded(b, c, -1, in), in.data})
+		}
+	}
+	for _, bc := range cases {
+		b.Run(bc.name, func(b *testing.B) {
+			dst := make([]byte, len(bc.data))
+			b.SetBytes(int64(len(bc.data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				r, _, err := NewReader(bytes.NewReader(bc.enc))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.ReadFull(r, dst); err != nil {
+					b.Fatal(err)
+				}
+				r.Close()
+			}
+			if !bytes.Equal(dst, bc.data) {
+				b.Fatal("decoded bytes differ")
+			}
 		})
 	}
 }

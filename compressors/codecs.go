@@ -75,9 +75,11 @@ func nopCloser(r io.Reader) io.ReadCloser { return io.NopCloser(r) }
 
 // --- zlib
 
+// newZlibReader hands flate a *bufio.Reader (bufSource.own), for which
+// klauspost's flate has its fast Huffman loop.
 func newZlibReader(r io.Reader, _ int64) (io.ReadCloser, error) {
-	src := newCountReader(r)
-	zr, err := zlib.NewReader(src)
+	src := newBufSource(r, 0)
+	zr, err := zlib.NewReader(src.own)
 	if err != nil {
 		return nil, wrapDecodeErr(Zlib, src, err)
 	}
@@ -94,14 +96,60 @@ func newZlibWriter(w io.Writer, level int) (io.WriteCloser, error) {
 
 // --- gzip
 
+// newGzipReader reads all the gzip members that follow each other, as
+// Python's gzip module does, and stops before anything else.
 func newGzipReader(r io.Reader, _ int64) (io.ReadCloser, error) {
-	src := newCountReader(r)
-	zr, err := gzip.NewReader(src)
+	src := newBufSource(r, 0)
+	zr, err := gzip.NewReader(src.own)
 	if err != nil {
 		return nil, wrapDecodeErr(Gzip, src, err)
 	}
-	return &decodeReader{name: Gzip, src: src, dec: zr}, nil
+	zr.Multistream(false)
+	return &decodeReader{name: Gzip, src: src, dec: &gzipMembers{zr: zr, src: src}}, nil
 }
+
+// gzipMembers reads one member after the other. klauspost's own
+// multistream mode reads ten bytes after each member to look for another
+// header, taking the start of whatever follows; this looks at the next
+// bytes first and leaves them in place unless they start a member.
+type gzipMembers struct {
+	zr  *gzip.Reader
+	src *bufSource
+}
+
+var gzipMagic = []byte{0x1f, 0x8b}
+
+func (g *gzipMembers) Read(p []byte) (int, error) {
+	for {
+		n, err := g.zr.Read(p)
+		if err != io.EOF {
+			return n, err
+		}
+		head, perr := g.src.own.Peek(len(gzipMagic))
+		switch {
+		case bytes.Equal(head, gzipMagic):
+		case len(head) == 0 && perr == io.EOF:
+			return n, io.EOF
+		case perr == io.EOF && bytes.HasPrefix(gzipMagic, head):
+			return n, io.ErrUnexpectedEOF
+		case perr != nil && perr != io.EOF:
+			return n, perr
+		default:
+			return n, &FormatError{Layer: Gzip, Offset: g.src.offset(), What: "data after end of stream", Err: errs.Corrupt}
+		}
+		// Another member: its header now, its data in this call or the
+		// next.
+		if err := g.zr.Reset(g.src.own); err != nil {
+			return n, err
+		}
+		g.zr.Multistream(false)
+		if n > 0 {
+			return n, nil
+		}
+	}
+}
+
+func (g *gzipMembers) Close() error { return g.zr.Close() }
 
 // newGzipWriter writes one gzip member with no name and mtime 0: Python
 // joblib loops forever on a file of several members.

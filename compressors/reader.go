@@ -40,7 +40,10 @@ const bufSize = 64 << 10
 // file never matters here: some old ".gz" files hold zlib.
 //
 // NewReader buffers r (unless it is a *bufio.Reader already) and may
-// consume bytes past the end of the compressed stream. Close releases the
+// consume bytes past the end of the compressed stream. Given a
+// *bufio.Reader, the zlib and gzip readers (and z-files, with a buffer of
+// 42 bytes or more) take from it exactly the bytes of their stream: what
+// follows stays in it, for the caller to read next. Close releases the
 // decoder and does not close r. Decoding streams: nothing is accumulated,
 // so io.ReadFull into a caller's buffer costs one copy at most.
 //
@@ -90,9 +93,22 @@ func asBufio(r io.Reader) *bufio.Reader {
 	return bufio.NewReaderSize(r, bufSize)
 }
 
+// source is what a decodeReader knows of the compressed input.
+type source interface {
+	// offset is the number of compressed bytes the decoder has consumed.
+	offset() int64
+	// atEnd reports whether the input has no bytes after those consumed.
+	atEnd() (bool, error)
+	// failure is the first error of the input other than io.EOF, or nil.
+	failure() error
+	// sync takes the consumed bytes from the caller's *bufio.Reader, so
+	// that it holds exactly the bytes the decoder has not consumed.
+	sync()
+}
+
 // countReader counts the compressed bytes a decoder takes and remembers
-// errors of the source. It is an io.ByteReader, so flate and lzma read
-// from it directly, without a second buffer and without reading ahead.
+// errors of the source. It is an io.ByteReader, so lzma reads from it
+// directly, without a second buffer and without reading ahead.
 type countReader struct {
 	br  *bufio.Reader
 	n   int64
@@ -143,13 +159,90 @@ func (c *countReader) atEnd() (bool, error) {
 	return false, err
 }
 
+func (c *countReader) offset() int64  { return c.n }
+func (c *countReader) failure() error { return c.err }
+func (c *countReader) sync()          {}
+
+// bufSource gives a decoder a *bufio.Reader of its own, own, whose bytes
+// come from the caller's *bufio.Reader br but stay in br until the decoder
+// has consumed them. klauspost's flate has its fast Huffman loop only for
+// a concrete *bufio.Reader; with bufSource it gets one, while br keeps
+// every byte after the compressed stream (the store package reads the
+// next stream from it) and the count of consumed bytes stays exact.
+//
+// own calls Read only when it has no bytes left, or to get more behind
+// the ones it holds: those held bytes are the first held bytes of br.
+// Read first discards from br what own has handed out since (the
+// decoder consumed it), then copies what follows the held bytes. own is
+// no larger than br, so held bytes plus one more always fit in br.
+type bufSource struct {
+	br   *bufio.Reader // the caller's reader
+	own  *bufio.Reader // the decoder's reader, filled from br
+	held int           // bytes copied into own and not yet discarded from br
+	n    int64         // bytes discarded from br: consumed by the decoder
+	err  error         // first error of br other than io.EOF
+}
+
+// newBufSource reads r (through asBufio) for a decoder that reads
+// s.own; n is the count of compressed bytes consumed before.
+func newBufSource(r io.Reader, n int64) *bufSource {
+	s := &bufSource{br: asBufio(r), n: n}
+	s.own = bufio.NewReaderSize(s, s.br.Size())
+	return s
+}
+
+// Read is for own only.
+func (s *bufSource) Read(p []byte) (int, error) {
+	s.sync()
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if s.br.Buffered() <= s.held {
+		if _, err := s.br.Peek(s.held + 1); err != nil && s.br.Buffered() <= s.held {
+			if err != io.EOF && s.err == nil {
+				s.err = err
+			}
+			return 0, err
+		}
+	}
+	b, _ := s.br.Peek(s.br.Buffered())
+	n := copy(p, b[s.held:])
+	s.held += n
+	return n, nil
+}
+
+func (s *bufSource) sync() {
+	used := s.held - s.own.Buffered()
+	if used > 0 {
+		s.br.Discard(used) // buffered: cannot fail
+		s.held -= used
+		s.n += int64(used)
+	}
+}
+
+func (s *bufSource) offset() int64 { return s.n + int64(s.held-s.own.Buffered()) }
+
+func (s *bufSource) failure() error { return s.err }
+
+func (s *bufSource) atEnd() (bool, error) {
+	s.sync()
+	if s.own.Buffered() > 0 {
+		return false, nil
+	}
+	_, err := s.br.Peek(1)
+	if err == io.EOF {
+		return true, nil
+	}
+	return false, err
+}
+
 // decodeReader turns a decoder's errors into FormatErrors and any panic
 // of a third-party decoder into an error. With strictEnd it also fails
 // on bytes after the end of the stream (for formats whose decoder stops
 // exactly at the end).
 type decodeReader struct {
 	name      string
-	src       *countReader
+	src       source
 	dec       io.ReadCloser
 	strictEnd bool
 	err       error
@@ -162,11 +255,12 @@ func (d *decodeReader) Read(p []byte) (n int, err error) {
 	}
 	defer func() {
 		if v := recover(); v != nil {
-			n, err = 0, &FormatError{Layer: d.name, Offset: d.src.n, What: fmt.Sprintf("decoder panic: %v", v), Err: errs.Corrupt}
+			n, err = 0, &FormatError{Layer: d.name, Offset: d.src.offset(), What: fmt.Sprintf("decoder panic: %v", v), Err: errs.Corrupt}
 			d.err = err
 		}
 	}()
 	n, err = d.dec.Read(p)
+	d.src.sync()
 	switch {
 	case err == nil:
 	case err == io.EOF:
@@ -175,7 +269,7 @@ func (d *decodeReader) Read(p []byte) (n int, err error) {
 			if perr != nil {
 				err = fmt.Errorf("%s: reading input: %w", d.name, perr)
 			} else if !end {
-				err = &FormatError{Layer: d.name, Offset: d.src.n, What: "data after end of stream", Err: errs.Corrupt}
+				err = &FormatError{Layer: d.name, Offset: d.src.offset(), What: "data after end of stream", Err: errs.Corrupt}
 			}
 		}
 		d.err = err
@@ -202,16 +296,17 @@ var errClosed = errors.New("compressors: read after Close")
 // wrapDecodeErr classifies a decoder error: errors of the source pass
 // through, FormatErrors stay, anything else is corruption (plus
 // io.ErrUnexpectedEOF for an early end).
-func wrapDecodeErr(name string, src *countReader, err error) error {
+func wrapDecodeErr(name string, src source, err error) error {
 	var fe *FormatError
 	if errors.As(err, &fe) || errors.Is(err, errClosed) {
 		return err
 	}
 	off := int64(-1)
 	if src != nil {
-		off = src.n
-		if src.err != nil {
-			return fmt.Errorf("%s: reading input: %w", name, src.err)
+		src.sync()
+		off = src.offset()
+		if serr := src.failure(); serr != nil {
+			return fmt.Errorf("%s: reading input: %w", name, serr)
 		}
 	}
 	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {

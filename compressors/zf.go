@@ -1,6 +1,7 @@
 package compressors
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"math"
@@ -29,6 +30,10 @@ const zfMaxHeader = 2 + 40
 // zlib.decompress ignores them. Close does not close r.
 func ReadZF(r io.Reader, maxOutput int64) (rc io.ReadCloser, declaredLen int64, err error) {
 	src := newCountReader(r)
+	if src.br.Size() < zfMaxHeader {
+		// The header does not fit in the caller's small buffer.
+		src.br = bufio.NewReaderSize(src.br, bufSize)
+	}
 	head, err := src.br.Peek(zfMaxHeader)
 	if err != nil && err != io.EOF {
 		if src.note(err); src.err != nil {
@@ -77,12 +82,12 @@ func ReadZF(r io.Reader, maxOutput int64) (rc io.ReadCloser, declaredLen int64, 
 	if _, err := src.br.Discard(i); err != nil {
 		return nil, 0, fmt.Errorf("zf: reading input: %w", err)
 	}
-	src.n = int64(i)
-	zr, err := zlib.NewReader(src)
+	zsrc := newBufSource(src.br, int64(i))
+	zr, err := zlib.NewReader(zsrc.own)
 	if err != nil {
-		return nil, 0, wrapDecodeErr(ZF, src, err)
+		return nil, 0, wrapDecodeErr(ZF, zsrc, err)
 	}
-	return &zfReader{dec: &decodeReader{name: ZF, src: src, dec: zr}, left: int64(n), declared: int64(n)}, int64(n), nil
+	return &zfReader{dec: &decodeReader{name: ZF, src: zsrc, dec: zr}, left: int64(n), declared: int64(n)}, int64(n), nil
 }
 
 func isZFLenByte(b byte) bool {
@@ -111,7 +116,7 @@ func (z *zfReader) Read(p []byte) (int, error) {
 		for range 100 {
 			n, err := z.dec.Read(one[:])
 			if n > 0 {
-				z.err = &FormatError{Layer: ZF, Offset: z.dec.src.n, What: fmt.Sprintf("more data than the declared %d bytes", z.declared), Err: errs.Corrupt}
+				z.err = &FormatError{Layer: ZF, Offset: z.dec.src.offset(), What: fmt.Sprintf("more data than the declared %d bytes", z.declared), Err: errs.Corrupt}
 				return 0, z.err
 			}
 			if err != nil {
@@ -127,7 +132,7 @@ func (z *zfReader) Read(p []byte) (int, error) {
 	n, err := z.dec.Read(p)
 	z.left -= int64(n)
 	if err == io.EOF && z.left > 0 {
-		err = &FormatError{Layer: ZF, Offset: z.dec.src.n, What: fmt.Sprintf("stream ends %d bytes short of the declared %d", z.left, z.declared), Err: fmt.Errorf("%w: %w", errs.Corrupt, io.ErrUnexpectedEOF)}
+		err = &FormatError{Layer: ZF, Offset: z.dec.src.offset(), What: fmt.Sprintf("stream ends %d bytes short of the declared %d", z.left, z.declared), Err: fmt.Errorf("%w: %w", errs.Corrupt, io.ErrUnexpectedEOF)}
 	}
 	if err != nil {
 		z.err = err
