@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jlstore/jlstore/internal/pread"
 	"github.com/jlstore/jlstore/internal/pyenv"
 	"github.com/jlstore/jlstore/mmap"
 	"github.com/jlstore/jlstore/pickle"
@@ -134,7 +135,7 @@ func TestHelperProcess(t *testing.T) {
 		t.Skip("helper process for benchmarks")
 	}
 	adviseHugePages = os.Getenv("NDARRAY_HUGE") == "true"
-	readParallel = os.Getenv("NDARRAY_PARALLEL") == "true"
+	pread.Parallel = os.Getenv("NDARRAY_PARALLEL") == "true"
 	n, _ := strconv.Atoi(os.Getenv("NDARRAY_SIZE"))
 	start := time.Now()
 	switch what {

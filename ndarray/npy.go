@@ -8,13 +8,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"unicode/utf8"
 
+	"github.com/jlstore/jlstore/internal/pread"
 	"github.com/jlstore/jlstore/internal/sysmem"
 	"github.com/jlstore/jlstore/mmap"
 	"github.com/jlstore/jlstore/pickle"
@@ -208,7 +207,7 @@ func readPayload(r io.Reader, n int, remaining int64, off int64) ([]byte, error)
 	}
 	if remaining >= 0 || n <= readStep {
 		buf := AlignedBytes(n, DefaultAlign)
-		if f, ok := r.(*os.File); ok && n >= parallelMin && runtime.GOMAXPROCS(0) > 1 && readParallel {
+		if f, ok := r.(*os.File); ok && n >= pread.Min {
 			if err := readFileParallel(f, buf); err != nil {
 				return nil, truncated(err, off, "data")
 			}
@@ -236,52 +235,20 @@ func readPayload(r io.Reader, n int, remaining int64, off int64) ([]byte, error)
 	}
 }
 
-// parallelMin is the data size from which a file is read by several
-// goroutines at once, and parallelChunk the piece each reads at a time.
-const (
-	parallelMin   = 16 << 20
-	parallelChunk = 4 << 20
-)
-
-// readParallel turns parallel file reads on; benchmarks turn it off.
-var readParallel = true
-
-// readFileParallel fills buf from f at its current offset with up to four
-// goroutines using ReadAt (pread), then moves the offset past the data, as
-// a single Read would. Copying from the page cache is bound by one core's
-// memory bandwidth; two or more cores copy faster.
+// readFileParallel fills buf from f at its current offset with
+// pread.ReadAt, which splits a large read among the cores, then moves the
+// offset past the data, as a single Read would.
 func readFileParallel(f *os.File, buf []byte) error {
 	pos, err := f.Seek(0, io.SeekCurrent)
 	if err != nil {
 		_, err = io.ReadFull(f, buf)
 		return err
 	}
-	workers := min(runtime.GOMAXPROCS(0), 4, (len(buf)+parallelChunk-1)/parallelChunk)
-	var next atomic.Int64
-	errs := make(chan error, workers)
-	for w := 0; w < workers; w++ {
-		go func() {
-			for {
-				start := next.Add(parallelChunk) - parallelChunk
-				if start >= int64(len(buf)) {
-					errs <- nil
-					return
-				}
-				end := min(start+parallelChunk, int64(len(buf)))
-				if _, err := f.ReadAt(buf[start:end], pos+start); err != nil {
-					next.Store(int64(len(buf))) // stop the others
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	for w := 0; w < workers; w++ {
-		if e := <-errs; e != nil && err == nil {
-			err = e
+	n, err := pread.ReadAt(f, buf, pos)
+	if n < len(buf) {
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
 		}
-	}
-	if err != nil {
 		return err
 	}
 	_, err = f.Seek(pos+int64(len(buf)), io.SeekStart)

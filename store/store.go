@@ -8,9 +8,11 @@ import (
 	"io"
 	"os"
 	"sync"
+	"syscall"
 
 	"github.com/jlstore/jlstore/compressors"
 	"github.com/jlstore/jlstore/internal/errs"
+	"github.com/jlstore/jlstore/internal/pread"
 	"github.com/jlstore/jlstore/mmap"
 	"github.com/jlstore/jlstore/ndarray"
 	"github.com/jlstore/jlstore/pickle"
@@ -178,27 +180,16 @@ func loadFile(path string, cfg loadConfig, mapIt bool) (file *File, err error) {
 		op = "open"
 	}
 	fail := func(err error) (*File, error) { return nil, &PathError{op, path, err} }
-	flag := os.O_RDONLY
+	flag := syscall.O_RDONLY
 	if mapIt && cfg.mode == mmap.ReadWrite {
-		flag = os.O_RDWR
+		flag = syscall.O_RDWR
 	}
-	fh, err := os.OpenFile(path, flag, 0)
+	fh, err := openFile(path, flag)
 	if err != nil {
 		return fail(err)
 	}
 	defer fh.Close()
-	fi, err := fh.Stat()
-	if err != nil {
-		return fail(err)
-	}
-	if !fi.Mode().IsRegular() {
-		return fail(fmt.Errorf("not a regular file: %w", ErrUnsupported))
-	}
 	l := newLoader(cfg, path)
-	codec, compressed, err := detect(fh)
-	if err != nil {
-		return fail(err)
-	}
 	defer func() {
 		if err != nil {
 			for _, c := range l.closers {
@@ -206,16 +197,62 @@ func loadFile(path string, cfg loadConfig, mapIt bool) (file *File, err error) {
 			}
 		}
 	}()
-	var stream *pickle.Stream
-	var mapping *mmap.Mapping
+	var (
+		stream  *pickle.Stream
+		mapping *mmap.Mapping
+		size    int64
+		codec   compressors.Codec
+		packed  bool // compressed
+	)
+	if mapIt {
+		// Map first and read the magic from the mapping: the decoder
+		// touches that page anyway, and a compressed file, the rare
+		// case, is unmapped again.
+		mapping, err = mmap.OpenFile(fh, cfg.mode)
+		if err != nil {
+			return fail(err)
+		}
+		defer func() {
+			if err != nil && mapping != nil {
+				mapping.Close()
+			}
+		}()
+		size = int64(mapping.Len())
+		data, err := mapping.Bytes(0, size)
+		if err != nil {
+			return fail(err)
+		}
+		if codec, packed, err = detectBytes(data[:min(len(data), 16)]); err != nil {
+			return fail(err)
+		}
+		if packed || size == 0 {
+			mapping.Close()
+			mapping = nil
+		} else {
+			stream = pickle.NewStreamBytes(data)
+			l.mapped = true
+		}
+	} else {
+		fi, err := fh.Stat()
+		if err != nil {
+			return fail(err)
+		}
+		if !fi.Mode().IsRegular() {
+			return fail(fmt.Errorf("not a regular file: %w", ErrUnsupported))
+		}
+		size = fi.Size()
+		if codec, packed, err = detect(fh); err != nil {
+			return fail(err)
+		}
+	}
 	switch {
-	case compressed:
+	case packed:
 		l.codec = codec.Name
-		l.inputSize = fi.Size()
+		l.inputSize = size
 		// Nothing may decode to more than MaxRatio times the file (the
 		// ratio reader enforces it), so neither may a declared size or a
 		// dictionary: the limit caps lzma's and xz's.
-		limit := min(cfg.maxBytes, int64(min(cfg.maxRatio*float64(fi.Size()), 1<<62))+ratioSlack)
+		limit := min(cfg.maxBytes, int64(min(cfg.maxRatio*float64(size), 1<<62))+ratioSlack)
 		in := &countingReader{r: fh}
 		rc, _, err := compressors.NewReader(bufio.NewReaderSize(in, 64<<10), compressors.MaxOutput(limit+1<<20))
 		if err != nil {
@@ -223,24 +260,9 @@ func loadFile(path string, cfg loadConfig, mapIt bool) (file *File, err error) {
 		}
 		defer rc.Close()
 		stream = pickle.NewStream(&ratioReader{r: rc, codec: codec.Name, in: in.count, ratio: cfg.maxRatio})
-	case mapIt && fi.Size() > 0:
-		mapping, err = mmap.OpenFile(fh, cfg.mode)
-		if err != nil {
-			return fail(err)
-		}
-		defer func() {
-			if err != nil {
-				mapping.Close()
-			}
-		}()
-		data, err := mapping.Bytes(0, int64(mapping.Len()))
-		if err != nil {
-			return fail(err)
-		}
-		stream = pickle.NewStreamBytes(data)
-		l.mapped = true
-	default:
-		stream = pickle.NewStreamSize(fh, fi.Size())
+	case stream == nil:
+		// pread splits a large payload among the cores.
+		stream = pickle.NewStreamSize(pread.NewReader(fh, 0), size)
 	}
 	root, err := l.finish(pickle.NewDecoder(stream, l.decodeOptions()...).Decode())
 	if err == io.EOF {
@@ -251,6 +273,24 @@ func loadFile(path string, cfg loadConfig, mapIt bool) (file *File, err error) {
 	}
 	// Arrays lists the arrays when first asked: Load never does.
 	return &File{path: path, root: root, codec: l.codec, mapping: mapping, closers: l.closers, loader: l}, nil
+}
+
+// openFile opens path with open(2) itself: os.OpenFile also tries to
+// register the file with the network poller, which costs a regular file
+// a few microseconds of failing system calls, a large part of Open.
+func openFile(path string, flag int) (*os.File, error) {
+	var fd int
+	var err error
+	for {
+		fd, err = syscall.Open(path, flag|syscall.O_CLOEXEC, 0)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), nil
 }
 
 // detect reads the first bytes of f, without moving its offset, and
