@@ -268,6 +268,9 @@ func loadFile(path string, cfg loadConfig, mapIt bool) (file *File, err error) {
 	if err == io.EOF {
 		err = &FormatError{Layer: "pickle", Offset: 0, What: "empty input", Err: io.ErrUnexpectedEOF}
 	}
+	if err == nil && l.codec == compressors.ZF {
+		err = zfEnd(stream)
+	}
 	if err != nil {
 		return fail(err)
 	}
@@ -395,6 +398,9 @@ func (d *Decoder) Decode() (any, error) {
 	if err == io.EOF {
 		err = &FormatError{Layer: "pickle", Offset: stream.Offset(), What: "empty input", Err: io.ErrUnexpectedEOF}
 	}
+	if err == nil && l.codec == compressors.ZF {
+		err = zfEnd(stream)
+	}
 	if err != nil {
 		return nil, &PathError{"decode", "", err}
 	}
@@ -404,6 +410,17 @@ func (d *Decoder) Decode() (any, error) {
 // Decode reads one object from r; see Decoder.
 func Decode(r io.Reader, opts ...LoadOption) (any, error) {
 	return NewDecoder(r, opts...).Decode()
+}
+
+// zfEnd reads a z-file's stream to its end after its pickle. Python's
+// joblib decompresses the whole z-file and checks the header's length
+// before unpickling, so a header that declares more than the stream holds
+// fails even when the pickle ends first; here too. The z-file reader
+// stops at the declared length, which the limits have accepted, so this
+// reads no more than the header allowed.
+func zfEnd(s *pickle.Stream) error {
+	_, err := io.Copy(io.Discard, s)
+	return err
 }
 
 // ratioSlack is the decoded output allowed beyond MaxRatio times the
