@@ -3,6 +3,7 @@ package ndarray
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 	"math/bits"
 	"slices"
@@ -507,6 +508,70 @@ func (a *Array) ContiguousBytes() ([]byte, error) {
 		return nil, fmt.Errorf("ndarray: object array has no bytes: %w", ErrType)
 	}
 	return c.Data, nil
+}
+
+// writeCBuf bounds the buffer WriteC transposes an F-order array through.
+const writeCBuf = 1 << 20
+
+// WriteC writes the elements to w in C order, in the stored dtype: the
+// bytes of numpy's a.tobytes(). Unlike ContiguousBytes it never copies the
+// whole array: a C-contiguous array is written as it is, and an F-order
+// one is transposed through a buffer of at most 1 MiB (more only for a
+// single row larger than that). Object arrays have no bytes.
+func (a *Array) WriteC(w io.Writer) (int64, error) {
+	if err := a.Validate(); err != nil {
+		return 0, err
+	}
+	if a.DType.kind == KindObject {
+		return 0, fmt.Errorf("ndarray: object array has no bytes: %w", ErrType)
+	}
+	if a.IsCContiguous() || a.DType.size == 0 {
+		n, err := w.Write(a.Data)
+		return int64(n), err
+	}
+	item := a.DType.size
+	var written int64
+	flush := func(b []byte) error {
+		n, err := w.Write(b)
+		written += int64(n)
+		return err
+	}
+	if len(a.Shape) == 2 {
+		// Element (i, j) of an F-order rows×cols array is at j*rows+i.
+		rows, cols := a.Shape[0], a.Shape[1]
+		band := max(1, writeCBuf/(cols*item))
+		buf := make([]byte, min(band, rows)*cols*item)
+		for i0 := 0; i0 < rows; i0 += band {
+			i1 := min(i0+band, rows)
+			out := buf[:(i1-i0)*cols*item]
+			for j := 0; j < cols; j++ {
+				src := a.Data[(j*rows+i0)*item : (j*rows+i1)*item]
+				for i := 0; i < i1-i0; i++ {
+					copy(out[(i*cols+j)*item:(i*cols+j+1)*item], src[i*item:(i+1)*item])
+				}
+			}
+			if err := flush(out); err != nil {
+				return written, err
+			}
+		}
+		return written, nil
+	}
+	buf := make([]byte, 0, max(item, writeCBuf/item*item))
+	var err error
+	forEachCF(a.Shape, func(_, fi int) {
+		if err != nil {
+			return
+		}
+		buf = append(buf, a.Data[fi*item:(fi+1)*item]...)
+		if len(buf) == cap(buf) {
+			err = flush(buf)
+			buf = buf[:0]
+		}
+	})
+	if err == nil && len(buf) > 0 {
+		err = flush(buf)
+	}
+	return written, err
 }
 
 // AsC returns the array in C order: a itself when it is C-contiguous, else

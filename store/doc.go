@@ -100,7 +100,9 @@
 // allocated; declared array bytes per compressed byte are capped by
 // [MaxRatio], so a decompression bomb is refused before it is
 // decompressed; and reading stops at the pickle's STOP opcode, so junk
-// appended to a stream is never decompressed. Errors are *[PathError]
+// appended to a stream is never decompressed. With [StreamArrays] array
+// data is handed to a callback as it is read instead of being kept, so
+// inspecting a file of any size takes bounded memory. Errors are *[PathError]
 // values naming the file, wrapping a *[FormatError] with the byte offset,
 // and errors.Is works with [ErrFormat], [ErrCorrupt], [ErrTooLarge],
 // [ErrUnsafe], [ErrUnsupported], [ErrNotZeroCopy] and io.ErrUnexpectedEOF.

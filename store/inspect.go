@@ -32,10 +32,9 @@ type Payload struct {
 // another, as joblib writes them into one stream, up to its end or to
 // bytes after a STOP that do not start another pickle with PROTO.
 //
-// Each array is read as Decode reads it, with the same checks and
-// limits, and dropped once its pickle is decoded. When r is a
-// *pickle.Stream over memory, such as a mapped file, the arrays are views
-// of it and cost no memory (but for unaligned ones). Persistent ids stand
+// Each array is checked as Decode checks it, with the same limits, but
+// its data is skipped, not kept (see StreamArrays), so memory stays
+// bounded whatever the stream holds. Persistent ids stand
 // for themselves, and the wrappers of joblib before 0.10, whose arrays
 // are in other files, stay inert objects: no other file is opened.
 //
@@ -49,6 +48,9 @@ func Payloads(r io.Reader, opts ...LoadOption) ([]Payload, error) {
 		return nil, &PathError{"payloads", "", err}
 	}
 	cfg.byteOrder, cfg.convertViews, cfg.strictCopy = ByteOrderKeep, false, false
+	// Payloads are skipped, not kept: memory stays bounded whatever the
+	// arrays hold.
+	cfg.sink = func(*ndarray.Array, io.Reader) error { return nil }
 	s := pickle.NewStream(r)
 	l := newLoader(cfg, "")
 	l.mapped = s.InMemory()
@@ -103,7 +105,7 @@ func (p *payloadWrapper) Build(d *pickle.Decoder, state any) (any, error) {
 	}
 	pl := Payload{Start: start, Offset: rec.offset, DType: a.DType, Shape: a.Shape, Order: a.Order}
 	if rec.offset >= 0 {
-		pl.NBytes = int64(len(a.Data))
+		pl.NBytes = int64(a.NBytes())
 	}
 	*p.out = append(*p.out, pl)
 	return v, nil

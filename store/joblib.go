@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -238,7 +239,9 @@ func (l *loader) readPayload(d *pickle.Decoder, dt *ndarray.DType, shape []int, 
 	}
 	rec := &record{offset: off, mmapOK: allowMmap}
 	var a *ndarray.Array
-	if l.mapped && s.InMemory() {
+	if l.cfg.sink != nil {
+		a, err = l.streamPayload(d, s, dt, shape, order, subclass, n, rec)
+	} else if l.mapped && s.InMemory() {
 		a, err = l.viewPayload(d, s, dt, shape, order, n, rec)
 	} else {
 		a, err = l.readCopy(d, s, dt, shape, order, n)
@@ -257,6 +260,101 @@ func (l *loader) readPayload(d *pickle.Decoder, dt *ndarray.DType, shape []int, 
 	return a, nil
 }
 
+// streamPayload hands the payload to the StreamArrays callback. A payload
+// that can be a view stays one; any other is read through the callback and
+// left out of the array.
+func (l *loader) streamPayload(d *pickle.Decoder, s *pickle.Stream, dt *ndarray.DType, shape []int, order ndarray.Order, subclass string, n int64, rec *record) (*ndarray.Array, error) {
+	if n > int64(^uint(0)>>1) {
+		return nil, d.Errorf(ErrTooLarge, "array of %d bytes", n)
+	}
+	if err := d.Reserve(0, n); err != nil {
+		return nil, err
+	}
+	a := &ndarray.Array{DType: dt, Shape: shape, Order: order, Subclass: subclass}
+	rec.note = "streamed"
+	if l.codec != "" {
+		rec.note = "streamed (" + l.codec + ")"
+	}
+	if l.mapped && s.InMemory() {
+		view, err := s.Next(int(n))
+		if err != nil {
+			return nil, d.Errorf(io.ErrUnexpectedEOF, "array of %d bytes", n)
+		}
+		if reason := viewBlocker(view, dt, rec.offset, false); reason != "" {
+			rec.note = "streamed: " + reason
+		} else {
+			a.Data, a.Owner = view[:n:n], ndarray.OwnerMapping
+			if err := a.Validate(); err != nil {
+				return nil, d.Errorf(ErrCorrupt, "%v", err)
+			}
+			rec.zeroCopy, rec.note = true, ""
+		}
+		if err := l.cfg.sink(a, bytes.NewReader(view)); err != nil {
+			return nil, d.Errorf(err, "array at byte %d (StreamArrays)", rec.offset)
+		}
+		return a, nil
+	}
+	r := &payloadReader{s: s, left: n}
+	if err := l.cfg.sink(a, r); err != nil {
+		if r.err != nil {
+			err = r.err
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, d.Errorf(io.ErrUnexpectedEOF, "array of %d bytes is cut short", n)
+		}
+		return nil, d.Errorf(err, "array at byte %d (StreamArrays)", rec.offset)
+	}
+	if err := s.Discard(r.left); err != nil {
+		return nil, d.Errorf(err, "array of %d bytes is cut short", n)
+	}
+	return a, nil
+}
+
+// payloadReader reads the next left bytes of a stream, and fails with
+// io.ErrUnexpectedEOF if the stream ends first.
+type payloadReader struct {
+	s    *pickle.Stream
+	left int64
+	err  error // of the stream
+}
+
+func (r *payloadReader) Read(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	if r.left == 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > r.left {
+		p = p[:r.left]
+	}
+	n, err := r.s.Read(p)
+	r.left -= int64(n)
+	if err != nil && (r.left > 0 || err != io.EOF) {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		r.err = err
+		return n, err
+	}
+	return n, nil
+}
+
+// viewBlocker says why a payload cannot be a view of the mapping, or ""
+// when it can.
+func viewBlocker(view []byte, dt *ndarray.DType, offset int64, convert bool) string {
+	if len(view) > 0 {
+		p := uintptr(unsafe.Pointer(unsafe.SliceData(view)))
+		if al := dt.Alignment(); al > 1 && p%uintptr(al) != 0 {
+			return fmt.Sprintf("unaligned (offset %d is not a multiple of %d)", offset, al)
+		}
+	}
+	if !dt.IsNative() && convert {
+		return "converted to native byte order"
+	}
+	return ""
+}
+
 // viewPayload makes the array a view of the mapping when it can, or a
 // copy otherwise (or an error under StrictZeroCopy).
 func (l *loader) viewPayload(d *pickle.Decoder, s *pickle.Stream, dt *ndarray.DType, shape []int, order ndarray.Order, n int64, rec *record) (*ndarray.Array, error) {
@@ -267,16 +365,7 @@ func (l *loader) viewPayload(d *pickle.Decoder, s *pickle.Stream, dt *ndarray.DT
 	if err != nil {
 		return nil, d.Errorf(io.ErrUnexpectedEOF, "array of %d bytes", n)
 	}
-	reason := ""
-	if n > 0 {
-		p := uintptr(unsafe.Pointer(unsafe.SliceData(view)))
-		if al := dt.Alignment(); al > 1 && p%uintptr(al) != 0 {
-			reason = fmt.Sprintf("unaligned (offset %d is not a multiple of %d)", rec.offset, al)
-		}
-	}
-	if reason == "" && !dt.IsNative() && l.cfg.convertViews {
-		reason = "converted to native byte order"
-	}
+	reason := viewBlocker(view[:n], dt, rec.offset, l.cfg.convertViews)
 	if reason == "" {
 		a := &ndarray.Array{DType: dt, Shape: shape, Order: order, Data: view[:n:n], Owner: ndarray.OwnerMapping}
 		if err := a.Validate(); err != nil {

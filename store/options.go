@@ -2,10 +2,12 @@ package store
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/jlstore/jlstore/compressors"
 	"github.com/jlstore/jlstore/internal/sysmem"
 	"github.com/jlstore/jlstore/mmap"
+	"github.com/jlstore/jlstore/ndarray"
 	"github.com/jlstore/jlstore/pickle"
 )
 
@@ -43,6 +45,7 @@ type loadConfig struct {
 	maxMemo      int
 	py2          pickle.Py2Strings
 	sidecars     bool
+	sink         func(*ndarray.Array, io.Reader) error
 }
 
 // A LoadOption configures Load, Open and Decode. Options check their
@@ -66,6 +69,34 @@ func newLoadConfig(opts []LoadOption) (loadConfig, error) {
 		c.maxBytes = sysmem.Available()
 	}
 	return c, nil
+}
+
+// StreamArrays hands the data of every array that joblib spliced into the
+// stream to fn as it is read, instead of keeping it: Load, Open and Decode
+// then hold one array's bytes at a time at most (64 KiB of buffers for a
+// compressed file or a stream, nothing for a mapped one), whatever the
+// file holds. It is how `jlstore ls` hashes a compressed file of any size.
+//
+// fn is called in stream order with the array (dtype in the file's byte
+// order, whatever WithByteOrder says; shape, order, subclass) and a reader
+// of exactly its data bytes, in storage order (C or F). A payload that
+// Open can map stays a view in the returned graph and fn reads that view;
+// any other array comes back with Data nil, noted "streamed" in
+// File.Arrays ("streamed (zlib)", "streamed: unaligned ..."). fn need not read everything: the rest is skipped. Input
+// that ends early fails the reader with io.ErrUnexpectedEOF and the load
+// with a *FormatError; an error from fn ends the load, wrapped.
+//
+// fn is not called for object arrays and for arrays that numpy pickled
+// itself (their bytes are part of the pickle, bounded by MaxBytes), or for
+// the sidecar files of joblib before 0.10: those load as usual.
+func StreamArrays(fn func(a *ndarray.Array, data io.Reader) error) LoadOption {
+	return func(c *loadConfig) error {
+		if fn == nil {
+			return fmt.Errorf("jlstore: StreamArrays(nil)")
+		}
+		c.sink = fn
+		return nil
+	}
 }
 
 // MmapMode sets the mode Open maps the file in: "r" (read-only, shared; the

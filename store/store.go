@@ -316,7 +316,7 @@ func detectBytes(head []byte) (compressors.Codec, bool, error) {
 func (l *loader) index(root any) []ArrayInfo {
 	var out []ArrayInfo
 	walk(root, func(path string, a *ndarray.Array) {
-		info := ArrayInfo{Path: path, Array: a, Offset: -1, NBytes: int64(len(a.Data))}
+		info := ArrayInfo{Path: path, Array: a, Offset: -1, NBytes: int64(a.NBytes())}
 		if r, ok := l.records[a]; ok {
 			info.Offset = r.offset
 			info.ZeroCopy = r.zeroCopy

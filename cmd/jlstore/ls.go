@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/jlstore/jlstore/mmap"
 	"github.com/jlstore/jlstore/ndarray"
 	"github.com/jlstore/jlstore/store"
 )
@@ -34,7 +36,9 @@ subclass and note. A structured dtype is numpy's dtype.descr as JSON lists,
 e.g. [["a","<i4"],["b","<f8",[2]]].
 
 Uncompressed files are memory-mapped, so listing a large file reads only
-what the hashes need.
+what the hashes need. Compressed arrays are hashed as they decompress and
+never kept, so memory stays bounded whatever the file holds (an F-order
+array over 16 MiB goes through an unlinked temporary file).
 
 example:
   jlstore ls model.pkl
@@ -83,9 +87,21 @@ type lsEntry struct {
 }
 
 // listArrays opens path, keeping the stored byte order, and describes
-// every array.
+// every array. Arrays are hashed as they stream (StreamArrays), so memory
+// stays bounded whatever the file holds: a mapped array is hashed from the
+// mapping, a compressed one as it decompresses, and an F-order one through
+// an unlinked temporary file.
 func listArrays(path string, opts []store.LoadOption) ([]lsEntry, error) {
-	f, err := store.Open(path, append(opts, store.WithByteOrder(store.ByteOrderKeep))...)
+	sums := map[*ndarray.Array]string{}
+	hash := func(a *ndarray.Array, r io.Reader) error {
+		sum, err := streamSHA256(a, r)
+		if err != nil {
+			return err
+		}
+		sums[a] = sum
+		return nil
+	}
+	f, err := store.Open(path, append(opts, store.WithByteOrder(store.ByteOrderKeep), store.StreamArrays(hash))...)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +109,7 @@ func listArrays(path string, opts []store.LoadOption) ([]lsEntry, error) {
 	infos := f.Arrays()
 	out := make([]lsEntry, 0, len(infos))
 	for _, info := range infos {
-		e, err := describeArray(info)
+		e, err := describeArray(info, sums)
 		if err != nil {
 			return nil, fileErr(path, fmt.Errorf("array %s: %w", info.Path, err))
 		}
@@ -102,7 +118,7 @@ func listArrays(path string, opts []store.LoadOption) ([]lsEntry, error) {
 	return out, f.Close()
 }
 
-func describeArray(info store.ArrayInfo) (lsEntry, error) {
+func describeArray(info store.ArrayInfo, sums map[*ndarray.Array]string) (lsEntry, error) {
 	a := info.Array
 	e := lsEntry{
 		Path:      info.Path,
@@ -122,9 +138,13 @@ func describeArray(info store.ArrayInfo) (lsEntry, error) {
 		e.Offset = &off
 	}
 	if !a.DType.HasObject() {
-		sum, err := arraySHA256(a)
-		if err != nil {
-			return e, err
+		sum, ok := sums[a]
+		if !ok {
+			// Not a payload: pickled by numpy, or a sidecar file.
+			var err error
+			if sum, err = arraySHA256(a); err != nil {
+				return e, err
+			}
 		}
 		e.SHA256 = &sum
 	}
@@ -133,12 +153,55 @@ func describeArray(info store.ArrayInfo) (lsEntry, error) {
 
 // arraySHA256 hashes the elements in C order, in the stored dtype.
 func arraySHA256(a *ndarray.Array) (string, error) {
-	b, err := a.ContiguousBytes()
-	if err != nil {
+	h := sha256.New()
+	if _, err := a.WriteC(h); err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// spoolMin is the size from which an F-order payload that streams is
+// hashed through a temporary file rather than in memory.
+const spoolMin = 16 << 20
+
+// streamSHA256 hashes a payload's elements in C order as they stream: the
+// bytes as they come for a C-contiguous array, else (F order) from memory
+// for a small one and through an unlinked, mapped temporary file for a
+// large one, so memory stays bounded.
+func streamSHA256(a *ndarray.Array, r io.Reader) (string, error) {
+	full := &ndarray.Array{DType: a.DType, Shape: a.Shape, Order: a.Order}
+	switch n := int64(a.NBytes()); {
+	case a.IsCContiguous():
+		h := sha256.New()
+		if _, err := io.Copy(h, r); err != nil {
+			return "", err
+		}
+		return hex.EncodeToString(h.Sum(nil)), nil
+	case n < spoolMin:
+		full.Data = make([]byte, n)
+		if _, err := io.ReadFull(r, full.Data); err != nil {
+			return "", err
+		}
+	default:
+		tmp, err := os.CreateTemp("", "jlstore-ls-*")
+		if err != nil {
+			return "", err
+		}
+		os.Remove(tmp.Name())
+		defer tmp.Close()
+		if _, err := io.Copy(tmp, r); err != nil {
+			return "", fmt.Errorf("spooling an F-order array to %s: %w", tmp.Name(), err)
+		}
+		m, err := mmap.OpenFile(tmp, mmap.ReadOnly)
+		if err != nil {
+			return "", err
+		}
+		defer m.Close()
+		if full.Data, err = m.Bytes(0, n); err != nil {
+			return "", err
+		}
+	}
+	return arraySHA256(full)
 }
 
 func subclassName(a *ndarray.Array) string {

@@ -2,14 +2,19 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/jlstore/jlstore/ndarray"
 	"github.com/jlstore/jlstore/store"
 )
 
@@ -192,7 +197,9 @@ func TestLimits(t *testing.T) {
 	if err := store.Dump(bomb, map[string]any{"zeros": make([]float64, 1<<17)}); err != nil {
 		t.Fatal(err)
 	}
-	for _, cmd := range []string{"ls", "show", "convert", "export", "bench"} {
+	// ls hashes arrays as they stream: it needs no memory for them.
+	jlOK(t, "ls", "--max-bytes", "64KiB", bomb)
+	for _, cmd := range []string{"show", "convert", "export", "bench"} {
 		args := []string{cmd, "--max-bytes", "64KiB", bomb}
 		switch cmd {
 		case "convert", "export":
@@ -366,5 +373,55 @@ func TestPanicBackstop(t *testing.T) {
 	_, errOut, code := jl(t, "boom", "FILE")
 	if code != 1 || !errLine.MatchString(errOut) || !strings.Contains(errOut, "internal error in boom FILE") {
 		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestLsStreams: ls of a compressed file holding 96 MiB of arrays (C and
+// F order) allocates a few MiB, not the arrays, and its hashes are those
+// of the arrays' elements in C order.
+func TestLsStreams(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "big.pkl.gz")
+	c := make([]float64, 4<<20)
+	for i := range c {
+		c[i] = float64(i%977) / 4
+	}
+	ac, err := ndarray.FromFloat64s([]int{4096, 1024}, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	af := &ndarray.Array{DType: ac.DType, Shape: []int{2048, 4096}, Order: ndarray.OrderF, Data: make([]byte, 64<<20)}
+	for i := range af.Data {
+		af.Data[i] = byte(i * 131 >> 7)
+	}
+	if err := store.Dump(path, map[string]any{"c": ac, "f": af}, store.Compress("gzip", 1)); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, a := range []*ndarray.Array{ac, af} {
+		b, err := a.ContiguousBytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(b)
+		want = append(want, hex.EncodeToString(sum[:]))
+	}
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	out := jlOK(t, "ls", "--json", path)
+	runtime.ReadMemStats(&after)
+	var got []struct {
+		Path   string `json:"path"`
+		SHA256 string `json:"sha256"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].SHA256 != want[0] || got[1].SHA256 != want[1] {
+		t.Errorf("ls hashes %+v, want %v", got, want)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+		t.Errorf("ls of 96 MiB of compressed arrays allocated %d MiB", alloc>>20)
 	}
 }
