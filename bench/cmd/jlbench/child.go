@@ -53,7 +53,7 @@ var goOps = map[string]goOp{
 	"gopickle":     opGopickle,
 	"ogrek":        opOgrek,
 	"dump":         opDump(true),
-	"encode":       opDump(false),
+	"dump-nosync":  opDump(false),
 	"decode":       opDecode,
 	"memcpy":       opMemcpy,
 	"read":         opRead,
@@ -420,9 +420,9 @@ func opOgrek(args []string) (func() (string, error), error) {
 	}, nil
 }
 
-// opDump writes {"x": the array of a .npy file} with store.Dump (which
-// fsyncs the file and its folder) or, with sync false, store.Encode into
-// a plain file (no fsync, as joblib.dump writes).
+// opDump writes {"x": the array of a .npy file} with store.Dump, which
+// fsyncs the file and its folder, or, with sync false, with
+// store.Dump(..., store.NoSync()), which does not, as joblib.dump does not.
 func opDump(sync bool) goOp {
 	return func(args []string) (func() (string, error), error) {
 		src, dst, codec := args[0], args[1], args[2]
@@ -440,21 +440,14 @@ func opDump(sync bool) goOp {
 		}
 		return func() (string, error) {
 			untimed = append(untimed, func() { os.Remove(dst) })
-			if sync {
-				if err := store.Dump(dst, v, opt); err != nil {
-					return "", err
-				}
-				return shapeCheck(a), nil
+			opts := []store.DumpOption{opt}
+			if !sync {
+				opts = append(opts, store.NoSync())
 			}
-			f, err := os.Create(dst)
-			if err != nil {
+			if err := store.Dump(dst, v, opts...); err != nil {
 				return "", err
 			}
-			if err := store.Encode(f, v, opt); err != nil {
-				f.Close()
-				return "", err
-			}
-			return shapeCheck(a), f.Close()
+			return shapeCheck(a), nil
 		}, nil
 	}
 }

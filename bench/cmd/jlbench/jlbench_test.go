@@ -112,7 +112,7 @@ func TestGoOps(t *testing.T) {
 		{"npyio", []string{npy}, shape},
 		{"dump", []string{npy, out + ".pkl", "none"}, shape},
 		{"dump", []string{npy, out + ".pkl.gz", "gzip"}, shape},
-		{"encode", []string{npy, out + "2.pkl", "none"}, shape},
+		{"dump-nosync", []string{npy, out + "2.pkl", "none"}, shape},
 		{"decode", []string{z, "0"}, ""},
 		{"memcpy", []string{"65536"}, "bytes 65536"},
 		{"read", []string{pkl, "touched"}, ""},
@@ -134,7 +134,7 @@ func TestGoOps(t *testing.T) {
 				if tc.want != "" && got != tc.want {
 					t.Errorf("check = %q, want %q", got, tc.want)
 				}
-				if tc.op == "dump" || tc.op == "encode" {
+				if tc.op == "dump" || tc.op == "dump-nosync" {
 					// The file is there until the untimed clean-up.
 					if v, err := store.Load(tc.args[1]); err != nil {
 						t.Errorf("dump wrote a file Load cannot read: %v", err)

@@ -311,7 +311,7 @@ func headlineTable(res *Results) string {
 	}
 	if c := res.largest("dump", "random"); c != nil {
 		add("dump, uncompressed, "+sizeName(c.Size)+" (Dump fsyncs, joblib does not)", c, "jlstore Dump (none)", "joblib.dump (none)")
-		add("the same, without fsync (Encode to a new file)", c, "jlstore Encode, no fsync (none)", "joblib.dump (none)")
+		add("the same with NoSync (no fsync, as joblib)", c, "jlstore Dump, NoSync (none)", "joblib.dump (none)")
 	}
 	if c := res.largest("graph", ""); c != nil {
 		add("load 10,000 small arrays + lists + strings", c, "jlstore Load", "joblib.load")
