@@ -188,9 +188,12 @@ type eface struct {
 func typeWord(v any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&v)).typ }
 
 var (
-	int64Type   = typeWord(int64(0))
-	float64Type = typeWord(float64(0))
-	stringType  = typeWord("")
+	int64Type     = typeWord(int64(0))
+	float64Type   = typeWord(float64(0))
+	stringType    = typeWord("")
+	tupleType     = typeWord(Tuple(nil))
+	bytesType     = typeWord([]byte(nil))
+	byteArrayType = typeWord(ByteArray(nil))
 )
 
 // makeAny returns the interface value of type typ whose data is at p.
@@ -201,8 +204,8 @@ func makeAny(typ, p unsafe.Pointer) any {
 	return out
 }
 
-// boxes hands out interface values of int64, float64 and string whose
-// data lives in shared blocks.
+// boxes hands out interface values of int64, float64, string, Tuple,
+// []byte and ByteArray whose data lives in shared blocks.
 type boxes struct {
 	ints   []int64
 	floats []float64
@@ -210,7 +213,50 @@ type boxes struct {
 	nextI  int
 	nextF  int
 	nextS  int
-	used   *int64 // charged for each block, or nil
+	slices sliceBoxes // Tuple, []byte and ByteArray headers
+	used   *int64     // charged for each block, or nil
+}
+
+// sliceBoxes holds the headers of boxed slices.
+type sliceBoxes struct {
+	tuples [][]any
+	bytes  [][]byte
+	nextT  int
+	nextB  int
+}
+
+// boxIn stores v in the next slot of *block, allocating a block when it
+// is empty, and returns the interface value of type typ that points to it.
+func boxIn[T any](block *[]T, next *int, used *int64, typ unsafe.Pointer, v T) any {
+	if len(*block) == 0 {
+		*block = make([]T, grow(next, boxBlock))
+		spend(used, int64(len(*block))*int64(unsafe.Sizeof(v)))
+	}
+	p := &(*block)[0]
+	*block = (*block)[1:]
+	*p = v
+	return makeAny(typ, unsafe.Pointer(p))
+}
+
+func (b *boxes) tuple(t Tuple) any {
+	if !boxesWork {
+		return t
+	}
+	return boxIn(&b.slices.tuples, &b.slices.nextT, b.used, tupleType, []any(t))
+}
+
+func (b *boxes) bytes(v []byte) any {
+	if !boxesWork {
+		return v
+	}
+	return boxIn(&b.slices.bytes, &b.slices.nextB, b.used, bytesType, v)
+}
+
+func (b *boxes) byteArray(v ByteArray) any {
+	if !boxesWork {
+		return v
+	}
+	return boxIn(&b.slices.bytes, &b.slices.nextB, b.used, byteArrayType, []byte(v))
 }
 
 const boxBlock = 512
@@ -270,6 +316,16 @@ var boxesWork = func() bool {
 	x, ok1 := i.(int64)
 	y, ok2 := f.(float64)
 	z, ok3 := s.(string)
+	tl := [][]any{{int64(1), "two"}}
+	t := makeAny(tupleType, unsafe.Pointer(&tl[0]))
+	bl := [][]byte{[]byte("ab")}
+	by := makeAny(bytesType, unsafe.Pointer(&bl[0]))
+	ba := makeAny(byteArrayType, unsafe.Pointer(&bl[0]))
+	tv, ok4 := t.(Tuple)
+	bv, ok5 := by.([]byte)
+	av, ok6 := ba.(ByteArray)
+	_, no := by.(ByteArray)
 	return ok1 && ok2 && ok3 && x == -12345 && y == 2.5 && z == "box" &&
-		i == any(int64(-12345)) && f == any(2.5) && s == any("box")
+		i == any(int64(-12345)) && f == any(2.5) && s == any("box") &&
+		ok4 && ok5 && ok6 && !no && len(tv) == 2 && tv[1] == "two" && string(bv) == "ab" && string(av) == "ab"
 }()

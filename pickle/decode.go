@@ -31,7 +31,6 @@ const (
 	costList   = int64(unsafe.Sizeof(List{}))
 	costDict   = int64(unsafe.Sizeof(Dict{}))
 	costSet    = int64(unsafe.Sizeof(Set{}))
-	costObject = int64(unsafe.Sizeof(Object{}))
 	costGlobal = int64(unsafe.Sizeof(Global{}))
 )
 
@@ -58,6 +57,10 @@ type Decoder struct {
 	items     anySlab
 	arena     textArena
 	boxes     boxes
+	lists     slab[List]
+	objects   slab[Object]
+	shape     []any // the keys of the last small dict of str keys
+	last      lastLookup
 	memoMap   map[int64]any
 	memoN     int
 	memoHoles int
@@ -97,6 +100,8 @@ func newDecoder(s *Stream, opts []DecodeOption) *Decoder {
 func (d *Decoder) meter() {
 	d.memo.used = &d.used
 	d.dicts.used = &d.used
+	d.lists.used = &d.used
+	d.objects.used = &d.used
 	d.items.used = &d.used
 	d.boxes.used = &d.used
 }
@@ -174,6 +179,7 @@ func (d *Decoder) Decode() (v any, err error) {
 	d.marks = d.marks[:0]
 	d.room = d.cfg.maxDepth
 	d.memo.reset()
+	d.last.ok = false // the registry may have changed
 	d.memoMap = nil
 	d.memoN = 0
 	d.memoHoles = 0
@@ -408,14 +414,16 @@ func (d *Decoder) call(callable any, args Tuple) (any, error) {
 		}
 		// An object the pickle built (functools.partial, a bound
 		// method...): record the call.
-		d.used += costObject
-		return &Object{Callee: callable, Construct: Reduce, Args: args}, nil
+		o := d.objects.new(64)
+		o.Callee, o.Construct, o.Args = callable, Reduce, args
+		return o, nil
 	}
-	if c, ok := d.cfg.registry.Lookup(g); ok && c.Call != nil {
+	if c, ok := d.lookup(g); ok && c.Call != nil {
 		return c.Call(d, args)
 	}
-	d.used += costObject
-	return &Object{Class: g, Construct: Reduce, Args: args}, nil
+	o := d.objects.new(64)
+	o.Class, o.Construct, o.Args = g, Reduce, args
+	return o, nil
 }
 
 // instantiate makes an instance for INST and OBJ. As Python's
@@ -560,11 +568,10 @@ func (d *Decoder) run() (any, error) {
 			if n, err = d.length(op); err == nil {
 				var data []byte
 				if data, err = d.readData(n); err == nil {
-					d.used += costSlice
 					if op == opBYTEARRAY8 {
-						err = d.push(ByteArray(data))
+						err = d.push(d.boxes.byteArray(data))
 					} else {
-						err = d.push(data)
+						err = d.push(d.boxes.bytes(data))
 					}
 				}
 			}
@@ -619,22 +626,20 @@ func (d *Decoder) run() (any, error) {
 			if len(d.stack)-base < n {
 				return nil, d.Errorf(ErrCorrupt, "stack underflow")
 			}
-			d.used += costSlice + int64(n)*costAny
-			t := make(Tuple, n)
+			t := d.items.take(n)
 			copy(t, d.stack[len(d.stack)-n:])
 			d.stack = d.stack[:len(d.stack)-n]
-			err = d.push(t)
+			err = d.push(d.boxes.tuple(t))
 		case opTUPLE:
 			var items []any
 			if items, err = d.popMark(); err == nil {
 				var t Tuple
 				if t, err = d.tuple(items); err == nil {
-					err = d.push(t)
+					err = d.push(d.boxes.tuple(t))
 				}
 			}
 		case opEMPTY_LIST:
-			d.used += costList
-			err = d.push(&List{})
+			err = d.push(d.lists.new(256))
 		case opLIST:
 			var items []any
 			if items, err = d.popMark(); err == nil {
@@ -647,8 +652,7 @@ func (d *Decoder) run() (any, error) {
 		case opDICT:
 			var items []any
 			if items, err = d.popMark(); err == nil {
-				d.used += costDict
-				dict := &Dict{}
+				dict := d.dicts.new(256)
 				if err = d.setItems(dict, items); err == nil {
 					err = d.push(dict)
 				}
@@ -1010,6 +1014,17 @@ func (d *Decoder) setItems(dict *Dict, items []any) error {
 	if len(dict.t.keys) == 0 && cap(dict.t.keys) == 0 && n <= smallTable {
 		// The common case: a fresh small dict. When its keys are
 		// distinct strings, they and the values are copied in bulk.
+		// Records (dicts with the same keys in the same order) share
+		// one slice of keys, which no dict writes to: its capacity is
+		// its length, so a dict that grows copies it.
+		if n > 0 && n == len(d.shape) && sameKeys(items, d.shape) {
+			vals := d.items.take(n)
+			for i := range vals {
+				vals[i] = items[2*i+1]
+			}
+			dict.t.keys, dict.t.vals = d.shape, vals
+			return nil
+		}
 		buf := d.items.take(2 * n)
 		keys, vals := buf[:0:n], buf[n:n:2*n]
 		if fastStringItems(items) {
@@ -1018,6 +1033,7 @@ func (d *Decoder) setItems(dict *Dict, items []any) error {
 				vals = append(vals, items[i+1])
 			}
 			dict.t.keys, dict.t.vals = keys, vals
+			d.shape = keys
 			return nil
 		}
 		dict.t.keys, dict.t.vals = keys, vals
@@ -1060,10 +1076,34 @@ func (d *Decoder) tuple(items []any) (Tuple, error) {
 	if len(items) == 0 {
 		return Tuple{}, nil
 	}
-	if err := d.charge(costSlice + int64(len(items))*costAny); err != nil {
-		return nil, err
+	if len(items) > anySlabBlock/8 {
+		if err := d.charge(int64(len(items)) * costAny); err != nil {
+			return nil, err
+		}
+		return append(Tuple(nil), items...), nil
 	}
-	return append(Tuple(nil), items...), nil
+	t := d.items.take(len(items))
+	copy(t, items)
+	return t, nil
+}
+
+// lastLookup is the last global looked up in the registry.
+type lastLookup struct {
+	g         Global
+	c         Class
+	found, ok bool
+}
+
+// lookup returns the constructor registered for g. It remembers the
+// last global it looked up, which a pickle of many objects of one class
+// names over and over.
+func (d *Decoder) lookup(g Global) (Class, bool) {
+	if d.last.ok && g == d.last.g {
+		return d.last.c, d.last.found
+	}
+	c, found := d.cfg.registry.Lookup(g)
+	d.last.g, d.last.c, d.last.found, d.last.ok = g, c, found, true
+	return c, found
 }
 
 // growItems returns s with room for n more elements: grown to twice its
@@ -1079,6 +1119,19 @@ func growItems[T any](d *Decoder, s []T, n int) ([]T, error) {
 	grown := make([]T, len(s), c)
 	copy(grown, s)
 	return grown, nil
+}
+
+// sameKeys reports whether the keys of the key, value pairs of items are
+// keys, which are strings.
+func sameKeys(items, keys []any) bool {
+	for i, k := range keys {
+		// Keys fetched from the memo are the very same interface
+		// values: compare their words before their strings.
+		if *(*eface)(unsafe.Pointer(&items[2*i])) != *(*eface)(unsafe.Pointer(&k)) && items[2*i] != k {
+			return false
+		}
+	}
+	return true
 }
 
 // fastStringItems reports whether the keys of a few key, value pairs are

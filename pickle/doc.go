@@ -56,10 +56,13 @@
 // Go structs encode as a dict of their exported fields, named by the
 // "pickle" struct tag (see [StructTag]) or the field name.
 //
-// Decoded values share memory in blocks: many small dicts, ints, floats
-// and strings are carved out of larger allocations, so one value kept
-// from a large pickle keeps at most a few tens of KiB alive. Values are
-// never written by the decoder once returned.
+// Decoded values share memory in blocks: many small dicts, lists, inert
+// objects, tuples, ints, floats, strings and the headers of bytes are
+// carved out of larger allocations, so one value kept from a large pickle
+// keeps at most a few tens of KiB alive. Dicts that have the same str keys
+// in the same order, as records do, share one slice of keys, which a dict
+// copies before it adds a key. Values are never written by the decoder once
+// returned.
 //
 // # Decoding
 //

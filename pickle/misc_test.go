@@ -156,3 +156,20 @@ func TestDeepKey(t *testing.T) {
 		t.Errorf("key nested 100 deep: %v", err)
 	}
 }
+
+// TestRegistryChanges checks that a decoder reading pickles one after
+// another sees a constructor registered between them (it remembers its
+// last lookup within one pickle only).
+func TestRegistryChanges(t *testing.T) {
+	one := []byte("\x80\x02c__main__\nX\nq\x00)R.")
+	r := NewRegistry()
+	d := NewDecoder(bytes.NewReader(append(append([]byte{}, one...), one...)), WithRegistry(r))
+	v, err := d.Decode()
+	if o, ok := v.(*Object); err != nil || !ok || o.Class != (Global{"__main__", "X"}) {
+		t.Fatalf("first: %#v, %v", v, err)
+	}
+	r.Register("__main__", "X", Class{Call: func(d *Decoder, args Tuple) (any, error) { return "made", nil }})
+	if v, err = d.Decode(); err != nil || v != "made" {
+		t.Fatalf("second, after Register: %#v, %v", v, err)
+	}
+}

@@ -338,11 +338,12 @@ func (d *Decoder) newInstance(cls any, args Tuple, kwargs *Dict, how Construct) 
 	if !ok {
 		return nil, d.Errorf(ErrUnsupported, "class is a %s, not a global", TypeName(cls))
 	}
-	if c, ok := d.cfg.registry.Lookup(g); ok && c.New != nil {
+	if c, ok := d.lookup(g); ok && c.New != nil {
 		return c.New(d, args, kwargs)
 	}
-	d.used += costObject
-	return &Object{Class: g, Construct: how, Args: args, Kwargs: kwargs}, nil
+	o := d.objects.new(64)
+	o.Class, o.Construct, o.Args, o.Kwargs = g, how, args, kwargs
+	return o, nil
 }
 
 func callReconstructor(d *Decoder, args Tuple) (any, error) {
@@ -353,11 +354,13 @@ func callReconstructor(d *Decoder, args Tuple) (any, error) {
 	if !ok {
 		return nil, argError(d, "copyreg._reconstructor", args)
 	}
-	if c, ok := d.cfg.registry.Lookup(g); ok && c.New != nil {
+	if c, ok := d.lookup(g); ok && c.New != nil {
 		return c.New(d, nil, nil)
 	}
-	d.used += costObject + costSlice + 2*costAny
-	return &Object{Class: g, Construct: Reconstructor, Args: Tuple{args[1], args[2]}}, nil
+	o := d.objects.new(64)
+	o.Class, o.Construct, o.Args = g, Reconstructor, Tuple{args[1], args[2]}
+	d.used += 2 * costAny
+	return o, nil
 }
 
 func callNewObj(d *Decoder, args Tuple) (any, error) {

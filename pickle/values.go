@@ -281,11 +281,14 @@ func (t *table) put(k, v any, withVals bool) (int64, error) {
 			t.x = &tableIndex{}
 			cost += costTableIndex
 		}
-		t.x.idx = make(map[any]int, len(t.keys)*2)
+		// Sized for the room reserved, which is the batch of items
+		// being set when the decoder reserved it.
+		size := max(2*len(t.keys), cap(t.keys))
+		t.x.idx = make(map[any]int, size)
 		for i := range t.keys {
 			t.x.idx[t.normKey(i)] = i
 		}
-		cost += int64(len(t.keys)) * 2 * costIndex
+		cost += int64(size) * costIndex
 	}
 	return cost, nil
 }

@@ -161,3 +161,61 @@ func TestBoxes(t *testing.T) {
 		t.Fatalf("json: %s, %v", j, err)
 	}
 }
+
+// TestSharedKeys checks that decoded dicts with the same keys, which share
+// one slice of keys, stay independent when one of them changes.
+func TestSharedKeys(t *testing.T) {
+	v, err := NewDecoderBytes(mustEncode(dictsValue(3))).Decode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := v.(*List).Items
+	d0, d1, d2 := items[0].(*Dict), items[1].(*Dict), items[2].(*Dict)
+	if &d0.Keys()[0] != &d1.Keys()[0] {
+		t.Error("records do not share their keys")
+	}
+	if err := d0.Set("extra", int64(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := d1.Set("id", int64(99)); err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range []*Dict{d1, d2} {
+		if d.Len() != 4 {
+			t.Errorf("dict %d has %d keys after dict 0 got a fifth", i+1, d.Len())
+		}
+	}
+	if d0.Len() != 5 || !Equal(d0.Keys()[4], "extra") {
+		t.Errorf("dict 0: keys %v", d0.Keys())
+	}
+	for i, want := range []int64{0, 99, 2} {
+		if got, _ := items[i].(*Dict).Get("id"); !Equal(got, want) {
+			t.Errorf("dict %d: id = %v, want %d", i, got, want)
+		}
+	}
+}
+
+// TestBoxedSlices checks that tuples and bytes the decoder boxes in
+// blocks behave like ordinary ones.
+func TestBoxedSlices(t *testing.T) {
+	var b boxes
+	var got []any
+	for i := range 1000 {
+		got = append(got, b.tuple(Tuple{int64(i), "x"}), b.bytes([]byte{byte(i)}), b.byteArray(ByteArray{byte(i), 1}))
+	}
+	runtime.GC()
+	for i := range 1000 {
+		tv, ok1 := got[3*i].(Tuple)
+		bv, ok2 := got[3*i+1].([]byte)
+		av, ok3 := got[3*i+2].(ByteArray)
+		if !ok1 || !ok2 || !ok3 || !Equal(tv, Tuple{int64(i), "x"}) || !Equal(bv, []byte{byte(i)}) || !Equal(av, ByteArray{byte(i), 1}) {
+			t.Fatalf("item %d: %#v %#v %#v", i, got[3*i], got[3*i+1], got[3*i+2])
+		}
+		if reflect.TypeOf(got[3*i+1]) != reflect.TypeOf([]byte(nil)) || reflect.TypeOf(got[3*i+2]) != reflect.TypeOf(ByteArray(nil)) {
+			t.Fatalf("item %d: reflect sees %T %T", i, got[3*i+1], got[3*i+2])
+		}
+		if fmt.Sprint(got[3*i]) != fmt.Sprint(Tuple{int64(i), "x"}) {
+			t.Fatalf("item %d prints as %v", i, got[3*i])
+		}
+	}
+}
