@@ -363,13 +363,7 @@ func newXZWriter(w io.Writer, level int) (io.WriteCloser, error) {
 
 // --- lz4
 
-func newLZ4Reader(r io.Reader, _ int64) (io.ReadCloser, error) {
-	src := newCountReader(r)
-	if err := src.requireData(); err != nil {
-		return nil, wrapDecodeErr(LZ4, src, err)
-	}
-	return &decodeReader{name: LZ4, src: src, dec: nopCloser(lz4.NewReader(src))}, nil
-}
+// newLZ4Reader is in lz4.go.
 
 // lz4Level maps python-lz4's compression_level (0-16) to pierrec/lz4:
 // 0-2 are the fast compressor, 3-9 the HC levels of the same number, and

@@ -41,11 +41,12 @@ const bufSize = 64 << 10
 //
 // NewReader buffers r (unless it is a *bufio.Reader already) and may
 // consume bytes past the end of the compressed stream. Given a
-// *bufio.Reader, the zlib and gzip readers (and z-files, with a buffer of
-// 42 bytes or more) take from it exactly the bytes of their stream: what
-// follows stays in it, for the caller to read next. Close releases the
-// decoder and does not close r. Decoding streams: nothing is accumulated,
-// so io.ReadFull into a caller's buffer costs one copy at most.
+// *bufio.Reader, the zlib, gzip and lz4 readers (and z-files, with a
+// buffer of 42 bytes or more) take from it exactly the bytes of their
+// stream: what follows stays in it, for the caller to read next. Close
+// releases the decoder and does not close r. Decoding streams: nothing is
+// accumulated, so io.ReadFull into a caller's buffer costs one copy at
+// most.
 //
 // Errors from damaged input are *FormatError values wrapping ErrCorrupt,
 // and also io.ErrUnexpectedEOF when the input ends early. Errors of r

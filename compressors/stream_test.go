@@ -13,7 +13,7 @@ import (
 // endKeepers are the codecs whose readers consume nothing after the end
 // of their stream from a caller's *bufio.Reader: the store package reads
 // the next object from it.
-var endKeepers = []string{Zlib, Gzip, ZF}
+var endKeepers = []string{Zlib, Gzip, LZ4, ZF}
 
 // chunkings wrap the input under the caller's bufio.Reader.
 var chunkings = []struct {
