@@ -91,11 +91,14 @@ func (l *loader) decodeOptions() []pickle.DecodeOption {
 }
 
 // field returns a state dict's entry, whose key may be a Python 2 str
-// (bytes) as well as a str.
-func field(d *pickle.Dict, name string) (any, bool) {
-	if v, ok := d.Get(name); ok {
+// (bytes) as well as a str. The key is an interface holding a string, so
+// that the constant names callers pass are boxed at compile time: boxing
+// a string variable allocates, once per field of every array.
+func field(d *pickle.Dict, key any) (any, bool) {
+	if v, ok := d.Get(key); ok {
 		return v, true
 	}
+	name, _ := key.(string)
 	return d.Get([]byte(name))
 }
 
