@@ -85,6 +85,7 @@ func runSuite(args []string) error {
 	runs := fs.Int("runs", 5, "fresh processes per method")
 	full := fs.Bool("full", false, "full sizes: uncompressed 1 GiB and 4 GiB too, compressed 1 GiB, sharing at 1 GiB")
 	sizesFlag := fs.String("sizes", "", "comma-separated uncompressed sizes (default 16MiB,64MiB,256MiB; -full adds 1GiB,4GiB)")
+	cgoFlag := fs.Bool("cgo", true, "also measure the bz2, xz and lzma loads built with -tags jlstore_cgo (libbz2, liblzma), when they build")
 	casesFlag := fs.String("cases", "", "run only the cases whose id matches this regexp (open/256MiB, load/, codec/smooth/256MiB, dump/, graph, sklearn, million, share)")
 	cache := fs.String("cache", filepath.Join(os.TempDir(), "jlstore-bench", "suite"), "folder for the inputs, made once")
 	out := fs.String("out", ".", "folder for RESULTS.md, results.json, results.txt and plots/")
@@ -165,6 +166,11 @@ func runSuite(args []string) error {
 	}
 	if err := s.prepareScratch(); err != nil {
 		return err
+	}
+	if *cgoFlag {
+		if s.cgoExe, err = buildCgo(*cache); err != nil {
+			logf("no rows for -tags jlstore_cgo: %v", err)
+		}
 	}
 	res := &Results{Runs: *runs, CacheDir: *cache}
 	res.Machine = machine(py, *cache)

@@ -19,6 +19,29 @@ import (
 	"github.com/jlstore/jlstore/store"
 )
 
+// cgoLib names the C library a codec's reader uses under -tags
+// jlstore_cgo.
+var cgoLib = map[string]string{"bz2": "libbz2", "xz": "liblzma", "lzma": "liblzma"}
+
+// buildCgo builds the driver with -tags jlstore_cgo into dir, for the rows
+// that measure the optional C decoders. It returns "" and why when it
+// cannot (no C compiler, no liblzma-dev or libbz2-dev).
+func buildCgo(dir string) (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", err
+	}
+	mod := filepath.Dir(strings.TrimSpace(string(out)))
+	exe := filepath.Join(dir, "jlbench-cgo")
+	cmd := exec.Command("go", "build", "-tags", "jlstore_cgo", "-o", exe, "./cmd/jlbench")
+	cmd.Dir = mod
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%v: %s", err, strings.TrimSpace(string(msg)))
+	}
+	return exe, nil
+}
+
 // A row is one method of a case: a command run in a fresh process.
 type row struct {
 	method string
@@ -39,6 +62,9 @@ type row struct {
 	// bytes, when positive, is what the row's throughput counts, if not
 	// the case's size (decoders that stop early).
 	bytes int64
+	// exe, when set, is the Go child binary to run instead of the
+	// driver's own (the build with -tags jlstore_cgo).
+	exe string
 }
 
 type benchCase struct {
@@ -53,6 +79,7 @@ type benchCase struct {
 type suite struct {
 	in      *inputs
 	exe     string
+	cgoExe  string // the driver built with -tags jlstore_cgo, or ""
 	py      string
 	runs    int
 	full    bool
@@ -223,11 +250,19 @@ func (s *suite) cases() ([]*benchCase, error) {
 				s.goRow("limit: Go "+codec+" decoder, 1 core", "limit", me, 1, "decode", p, strconv.Itoa(decodeLimit)),
 				s.pyRow("limit: C "+codec+" decoder (Python module)", me, 1, "decompress", p, codec, strconv.Itoa(decodeLimit)),
 			}
+			rows[2].bytes = min(set.size, decodeLimit)
+			rows[3].bytes = rows[2].bytes
+			if lib := cgoLib[codec]; lib != "" && s.cgoExe != "" {
+				// The same load and decoder built with -tags jlstore_cgo.
+				ld := checked(s.goRow(me+" with "+lib, "jlstore", me, 1, "load", p))
+				dec := s.goRow("limit: Go "+codec+" decoder with "+lib+", 1 core", "limit", me, 1, "decode", p, strconv.Itoa(decodeLimit))
+				ld.exe, dec.exe = s.cgoExe, s.cgoExe
+				dec.bytes = rows[2].bytes
+				rows = append(rows, ld, dec)
+			}
 			for _, r := range rows {
 				r.codec = codec
 			}
-			rows[2].bytes = min(set.size, decodeLimit)
-			rows[3].bytes = rows[2].bytes
 			c.rows = append(c.rows, rows...)
 		}
 		add(c)
@@ -452,7 +487,11 @@ func (s *suite) exec(r *row) (*childReport, error) {
 	if r.python {
 		cmd = exec.CommandContext(ctx, s.py, append([]string{"-c", bench.PyScript}, args...)...)
 	} else {
-		cmd = exec.CommandContext(ctx, s.exe, append([]string{"child"}, args...)...)
+		exe := s.exe
+		if r.exe != "" {
+			exe = r.exe
+		}
+		cmd = exec.CommandContext(ctx, exe, append([]string{"child"}, args...)...)
 	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -165,6 +165,10 @@ func (res *Results) targets() []target {
 				t.goal += " (not a stated target)"
 			}
 			ts = append(ts, t)
+			if lib := cgoLib[g.codec]; lib != "" && c.row(me+" with "+lib) != nil {
+				t := speedTarget(g.codec+" Load with -tags jlstore_cgo vs joblib.load", c, me+" with "+lib, "joblib.load ("+g.codec+")", g.want)
+				ts = append(ts, t)
+			}
 		}
 	}
 	// Peak RSS of compressed loads.
