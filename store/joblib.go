@@ -52,8 +52,20 @@ type loader struct {
 	closers   []func() error
 }
 
+// record keeps what the load learned about an array, for File.Arrays;
+// Load, which never lists them, keeps nothing.
+func (l *loader) record(a *ndarray.Array, r *record) {
+	if l.records != nil {
+		l.records[a] = r
+	}
+}
+
 func newLoader(cfg loadConfig, name string) *loader {
-	return &loader{cfg: cfg, name: name, inputSize: -1, records: map[*ndarray.Array]*record{}}
+	l := &loader{cfg: cfg, name: name, inputSize: -1}
+	if !cfg.noIndex {
+		l.records = map[*ndarray.Array]*record{}
+	}
+	return l
 }
 
 // joblibRegistry knows the builtins, numpy's constructors and joblib's
@@ -212,7 +224,7 @@ func (l *loader) readObjectArray(d *pickle.Decoder, shape []int, order ndarray.O
 	if !ok {
 		return nil, d.Errorf(ErrCorrupt, "object array pickle holds a %s", pickle.TypeName(v))
 	}
-	l.records[a] = &record{offset: -1}
+	l.record(a, &record{offset: -1})
 	if a.Subclass == "" {
 		a.Subclass = subclass
 	}
@@ -259,7 +271,7 @@ func (l *loader) readPayload(d *pickle.Decoder, dt *ndarray.DType, shape []int, 
 		return nil, err
 	}
 	a.Subclass = subclass
-	l.records[a] = rec
+	l.record(a, rec)
 	return a, nil
 }
 
@@ -544,7 +556,7 @@ func (w *ndWrapper) Build(d *pickle.Decoder, state any) (any, error) {
 			return nil, err
 		}
 	}
-	w.l.records[a] = rec
+	w.l.record(a, rec)
 	return a, nil
 }
 
@@ -648,7 +660,7 @@ func (w *zndWrapper) Build(d *pickle.Decoder, state any) (any, error) {
 			return nil, err
 		}
 	}
-	w.l.records[a] = &record{offset: -1, note: "decompressed from " + name}
+	w.l.record(a, &record{offset: -1, note: "decompressed from " + name})
 	return a, nil
 }
 

@@ -46,6 +46,7 @@ type loadConfig struct {
 	py2          pickle.Py2Strings
 	sidecars     bool
 	sink         func(*ndarray.Array, io.Reader) error
+	noIndex      bool // Load: nothing will list the arrays
 }
 
 // A LoadOption configures Load, Open and Decode. Options check their

@@ -152,6 +152,7 @@ func Load(path string, opts ...LoadOption) (any, error) {
 	if err != nil {
 		return nil, &PathError{"load", path, err}
 	}
+	cfg.noIndex = true
 	f, err := loadFile(path, cfg, false)
 	if err != nil {
 		return nil, err
@@ -347,6 +348,7 @@ type Decoder struct {
 // NewDecoder returns a Decoder reading from r.
 func NewDecoder(r io.Reader, opts ...LoadOption) *Decoder {
 	cfg, err := newLoadConfig(opts)
+	cfg.noIndex = true // Decode returns values, never a File
 	return &Decoder{cfg: cfg, cfgErr: err, src: r}
 }
 
