@@ -1,11 +1,11 @@
 package compressors
 
 import (
+	"bufio"
 	"bytes"
 	"compress/bzip2"
 	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"io"
 
 	dsbzip2 "github.com/dsnet/compress/bzip2"
@@ -31,14 +31,10 @@ const (
 	ZF   = "zf"
 )
 
-// zstdMaxWindow caps the zstd window the decoder accepts (128 MiB, what
-// zstd --long=27 uses).
-const zstdMaxWindow = 1 << 27
-
 func init() {
 	builtin := []struct {
 		c    Codec
-		open func(io.Reader, int64) (io.ReadCloser, error)
+		open func(io.Reader, limits) (io.ReadCloser, error)
 	}{
 		{Codec{Name: Zlib, Magic: []byte{0x78}, Ext: ".z", DefaultLevel: 3, Levels: [2]int{0, 9}, NewWriter: newZlibWriter}, newZlibReader},
 		{Codec{Name: Gzip, Magic: []byte{0x1f, 0x8b}, Ext: ".gz", DefaultLevel: 3, Levels: [2]int{0, 9}, NewWriter: newGzipWriter}, newGzipReader},
@@ -47,14 +43,14 @@ func init() {
 		{Codec{Name: XZ, Magic: []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}, Ext: ".xz", DefaultLevel: 6, Levels: [2]int{0, 9}, NewWriter: newXZWriter}, newXZReader},
 		{Codec{Name: LZ4, Magic: []byte{0x04, 0x22, 0x4d, 0x18}, Ext: ".lz4", DefaultLevel: 0, Levels: [2]int{0, 16}, NewWriter: newLZ4Writer}, newLZ4Reader},
 		{Codec{Name: Zstd, Magic: []byte{0x28, 0xb5, 0x2f, 0xfd}, Ext: ".zst", DefaultLevel: 3, Levels: [2]int{1, 22}, NewWriter: newZstdWriter}, newZstdReader},
-		{Codec{Name: ZF, Magic: []byte("ZF"), DefaultLevel: 3, Levels: [2]int{0, 9}}, func(r io.Reader, max int64) (io.ReadCloser, error) {
-			rc, _, err := ReadZF(r, max)
+		{Codec{Name: ZF, Magic: []byte("ZF"), DefaultLevel: 3, Levels: [2]int{0, 9}}, func(r io.Reader, lim limits) (io.ReadCloser, error) {
+			rc, _, err := ReadZF(r, lim.maxOutput)
 			return rc, err
 		}},
 	}
 	for _, b := range builtin {
 		open := b.open
-		b.c.NewReader = func(r io.Reader) (io.ReadCloser, error) { return open(r, 0) }
+		b.c.NewReader = func(r io.Reader) (io.ReadCloser, error) { return open(r, limits{}) }
 		b.c.newReaderLimit = open
 		mustRegister(b.c)
 	}
@@ -77,7 +73,7 @@ func nopCloser(r io.Reader) io.ReadCloser { return io.NopCloser(r) }
 
 // newZlibReader hands flate a *bufio.Reader (bufSource.own), for which
 // klauspost's flate has its fast Huffman loop.
-func newZlibReader(r io.Reader, _ int64) (io.ReadCloser, error) {
+func newZlibReader(r io.Reader, _ limits) (io.ReadCloser, error) {
 	src := newBufSource(r, 0)
 	zr, err := zlib.NewReader(src.own)
 	if err != nil {
@@ -98,7 +94,7 @@ func newZlibWriter(w io.Writer, level int) (io.WriteCloser, error) {
 
 // newGzipReader reads all the gzip members that follow each other, as
 // Python's gzip module does, and stops before anything else.
-func newGzipReader(r io.Reader, _ int64) (io.ReadCloser, error) {
+func newGzipReader(r io.Reader, _ limits) (io.ReadCloser, error) {
 	src := newBufSource(r, 0)
 	zr, err := gzip.NewReader(src.own)
 	if err != nil {
@@ -111,10 +107,13 @@ func newGzipReader(r io.Reader, _ int64) (io.ReadCloser, error) {
 // gzipMembers reads one member after the other. klauspost's own
 // multistream mode reads ten bytes after each member to look for another
 // header, taking the start of whatever follows; this looks at the next
-// bytes first and leaves them in place unless they start a member.
+// bytes first and leaves them in place unless they start a member. The
+// next member's header is read only by a Read after the one that returned
+// the last bytes of a member, so no Read returns bytes of two members.
 type gzipMembers struct {
-	zr  *gzip.Reader
-	src *bufSource
+	zr   *gzip.Reader
+	src  *bufSource
+	stop bool // FinishMember: end with the current member
 }
 
 var gzipMagic = []byte{0x1f, 0x8b}
@@ -125,31 +124,37 @@ func (g *gzipMembers) Read(p []byte) (int, error) {
 		if err != io.EOF {
 			return n, err
 		}
+		if n > 0 {
+			// The member's last bytes; klauspost's reader returns io.EOF
+			// again on the next Read, which goes on from here.
+			return n, nil
+		}
+		if g.stop {
+			return 0, io.EOF
+		}
 		head, perr := g.src.own.Peek(len(gzipMagic))
 		switch {
 		case bytes.Equal(head, gzipMagic):
 		case len(head) == 0 && perr == io.EOF:
-			return n, io.EOF
+			return 0, io.EOF
 		case perr == io.EOF && bytes.HasPrefix(gzipMagic, head):
-			return n, io.ErrUnexpectedEOF
+			return 0, io.ErrUnexpectedEOF
 		case perr != nil && perr != io.EOF:
-			return n, perr
+			return 0, perr
 		default:
-			return n, &FormatError{Layer: Gzip, Offset: g.src.offset(), What: "data after end of stream", Err: errs.Corrupt}
+			return 0, &FormatError{Layer: Gzip, Offset: g.src.offset(), What: "data after end of stream", Err: errs.Corrupt}
 		}
-		// Another member: its header now, its data in this call or the
-		// next.
+		// Another member: its header now, its data next.
 		if err := g.zr.Reset(g.src.own); err != nil {
-			return n, err
+			return 0, err
 		}
 		g.zr.Multistream(false)
-		if n > 0 {
-			return n, nil
-		}
 	}
 }
 
 func (g *gzipMembers) Close() error { return g.zr.Close() }
+
+func (g *gzipMembers) stopAtMemberEnd() { g.stop = true }
 
 // newGzipWriter writes one gzip member with no name and mtime 0: Python
 // joblib loops forever on a file of several members.
@@ -163,10 +168,140 @@ func newGzipWriter(w io.Writer, level int) (io.WriteCloser, error) {
 
 // --- bz2
 
-func newBZ2Reader(r io.Reader, _ int64) (io.ReadCloser, error) {
-	src := newCountReader(r)
-	return &decodeReader{name: BZ2, src: src, dec: nopCloser(bzip2.NewReader(src))}, nil
+// newBZ2Reader reads bz2 streams that follow each other, with the
+// standard library's reader (which goes on to the next stream itself)
+// over a bz2Source, which finds where each stream ends.
+func newBZ2Reader(r io.Reader, _ limits) (io.ReadCloser, error) {
+	src := &bz2Source{countReader: newCountReader(r)}
+	return &decodeReader{name: BZ2, src: src, dec: &bz2Reader{r: bzip2.NewReader(src), src: src}}, nil
 }
+
+// bz2Reader turns the standard library's complaint about the bytes after
+// a stream into "data after end of stream", or into the end of the member
+// under FinishMember, with those bytes left unread.
+type bz2Reader struct {
+	r   io.Reader
+	src *bz2Source
+}
+
+// errBZ2Continuation is what compress/bzip2 returns when the two bytes
+// after a stream are not "BZ".
+var errBZ2Continuation = bzip2.StructuralError("bad magic value in continuation file")
+
+func (b *bz2Reader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF && b.src.held == 2 && err == errBZ2Continuation {
+		b.src.held = 0 // not taken from the caller's reader
+		if b.src.stop {
+			return n, io.EOF
+		}
+		return n, &FormatError{Layer: BZ2, Offset: b.src.n, What: "data after end of stream", Err: errs.Corrupt}
+	}
+	return n, err
+}
+
+func (b *bz2Reader) Close() error { return nil }
+
+func (b *bz2Reader) stopAtMemberEnd() { b.src.stop = true }
+
+// bz2Source is the byte source of compress/bzip2, which reads it a byte at
+// a time, so that every byte it takes is counted. The reader goes on from
+// one stream to the next by itself: after a stream's end (a 48-bit magic,
+// the stream's CRC and the padding to a byte) it reads two bytes, "BZ" to
+// go on, or fails. bz2Source watches the bits go by for that magic and
+// hands out the two bytes after a possible end without taking them from
+// the caller's bufio.Reader (the magic may also be a coincidence inside a
+// block: the bytes are taken when the reader asks for a third). If the
+// reader then fails on them, bz2Reader leaves them in place. Under
+// FinishMember, a stream's end followed by "BZh" (the next stream) is the
+// end of the input.
+type bz2Source struct {
+	*countReader
+	hi, lo uint64 // the last 16 bytes taken, the latest in the low byte of lo
+	taken  int64  // bytes taken
+	held   int    // bytes handed out after a possible end, not taken yet
+	stop   bool   // FinishMember: end with the current stream
+}
+
+// bz2EndMagic ends a bz2 stream: the bits of sqrt(pi).
+const bz2EndMagic = 0x177245385090
+
+func (s *bz2Source) ReadByte() (byte, error) {
+	if s.held == 0 && s.taken >= 14 && s.atStreamEnd() {
+		if s.stop {
+			if head, _ := s.br.Peek(3); string(head) == "BZh" {
+				return 0, io.EOF
+			}
+		}
+		return s.hold()
+	}
+	if s.held > 0 {
+		if s.held < 2 {
+			return s.hold()
+		}
+		// A third byte: the two were data after all.
+		b, _ := s.br.Peek(2) // buffered: cannot fail
+		s.push(b[0])
+		s.push(b[1])
+		s.br.Discard(2)
+		s.n += 2
+		s.held = 0
+	}
+	b, err := s.countReader.ReadByte()
+	if err == nil {
+		s.push(b)
+	}
+	return b, err
+}
+
+// hold hands out the next byte after the held ones without taking it.
+func (s *bz2Source) hold() (byte, error) {
+	b, err := s.br.Peek(s.held + 1)
+	if len(b) <= s.held {
+		if err == nil || err == bufio.ErrBufferFull {
+			err = io.ErrNoProgress // a bufio.Reader of fewer than 2 bytes
+		}
+		s.note(err)
+		return 0, err
+	}
+	s.held++
+	return b[s.held-1], nil
+}
+
+func (s *bz2Source) push(b byte) {
+	s.hi = s.hi<<8 | s.lo>>56
+	s.lo = s.lo<<8 | uint64(b)
+	s.taken++
+}
+
+// atStreamEnd reports whether the bytes taken end with the end magic and
+// a CRC, followed by 0 to 7 bits of padding. With pad bits, the magic is
+// at bits 32+pad to 80+pad of the history, so bits 40 to 72 hold its bits
+// 8-pad to 40-pad: a compare each before the whole check.
+func (s *bz2Source) atStreamEnd() bool {
+	mid := uint32(s.lo>>40 | s.hi<<24)
+	for pad := range uint(8) {
+		if mid != bz2EndMid[pad] {
+			continue
+		}
+		lo, hi := s.lo>>pad|s.hi<<(64-pad), s.hi>>pad
+		if (hi&0xffff)<<32|lo>>32 == bz2EndMagic {
+			return true
+		}
+	}
+	return false
+}
+
+// bz2EndMid[pad] is bits 8-pad to 40-pad of the end magic.
+var bz2EndMid = func() (m [8]uint32) {
+	for pad := range m {
+		m[pad] = uint32(uint64(bz2EndMagic) >> (8 - pad))
+	}
+	return m
+}()
+
+// offset counts the held bytes, which the decoder has consumed.
+func (s *bz2Source) offset() int64 { return s.n + int64(s.held) }
 
 func newBZ2Writer(w io.Writer, level int) (io.WriteCloser, error) {
 	level, err := checkLevel(BZ2, level)
@@ -176,7 +311,7 @@ func newBZ2Writer(w io.Writer, level int) (io.WriteCloser, error) {
 	return dsbzip2.NewWriter(w, &dsbzip2.WriterConfig{Level: level})
 }
 
-// --- lzma and xz
+// --- lzma
 
 // presetDict is the dictionary size of xz presets 0-9, as liblzma sets it.
 var presetDict = [10]int{256 << 10, 1 << 20, 2 << 20, 4 << 20, 4 << 20, 8 << 20, 8 << 20, 16 << 20, 32 << 20, 64 << 20}
@@ -209,9 +344,10 @@ func (p *prefixReader) ReadByte() (byte, error) {
 }
 
 // newLZMAReader reads the "alone" format. With a limit, it refuses a
-// declared size over the limit and shrinks a larger dictionary to twice
-// the limit: a match can reach back only as far as the output goes.
-func newLZMAReader(r io.Reader, max int64) (io.ReadCloser, error) {
+// declared size over the limit. It shrinks the dictionary of a stream of
+// unknown size to lim.dictCap() (ulikunitz/xz cuts that of a stream of
+// known size to the size itself, and refuses more than 2 GiB).
+func newLZMAReader(r io.Reader, lim limits) (io.ReadCloser, error) {
 	src := newCountReader(r)
 	hdr, err := src.br.Peek(lzmaHeaderLen)
 	if err != nil {
@@ -228,13 +364,11 @@ func newLZMAReader(r io.Reader, max int64) (io.ReadCloser, error) {
 	dict := int64(binary.LittleEndian.Uint32(hdr[1:5]))
 	size := binary.LittleEndian.Uint64(hdr[5:13])
 	known := size != ^uint64(0)
-	if max > 0 {
-		if known && size > uint64(max) {
-			return nil, &FormatError{Layer: LZMA, Offset: 5, What: fmt.Sprintf("declared size %d exceeds the limit of %d bytes", size, max), Err: errs.TooLarge}
-		}
-		if capDict := 2*max + lzma.MinDictCap; !known && dict > capDict {
-			binary.LittleEndian.PutUint32(hdr[1:5], uint32(capDict))
-		}
+	if max := lim.maxOutput; max > 0 && known && size > uint64(max) {
+		return nil, &FormatError{Layer: LZMA, Offset: 5, What: fmt.Sprintf("declared size %d exceeds the limit of %d bytes", size, max), Err: errs.TooLarge}
+	}
+	if c := lim.dictCap(); c > 0 && dict > c && (!known || size > uint64(c)) {
+		binary.LittleEndian.PutUint32(hdr[1:5], uint32(c))
 	}
 	lr, err := lzma.NewReader(&prefixReader{hdr: hdr, src: src})
 	if err != nil {
@@ -255,103 +389,9 @@ func newLZMAWriter(w io.Writer, level int) (io.WriteCloser, error) {
 	return lzma.WriterConfig{DictCap: presetDict[level], EOSMarker: true}.NewWriter(w)
 }
 
-func newXZReader(r io.Reader, max int64) (io.ReadCloser, error) {
-	src := newCountReader(r)
-	in, err := capXZDict(src, max)
-	if err != nil {
-		return nil, wrapDecodeErr(XZ, src, err)
-	}
-	tail := &xzTail{r: in}
-	// DictCap is a floor here: the block header's size wins when larger.
-	xr, err := xz.ReaderConfig{DictCap: lzma.MinDictCap}.NewReader(tail)
-	if err != nil {
-		return nil, wrapDecodeErr(XZ, src, err)
-	}
-	return &decodeReader{name: XZ, src: src, dec: nopCloser(&xzDecoder{xr: xr, tail: tail})}, nil
-}
+// --- xz
 
-// xzDecoder turns an early end that ulikunitz/xz takes for a clean one
-// (input cut at a block boundary) into io.ErrUnexpectedEOF: a complete
-// xz file ends with a stream footer, then optional zero padding.
-type xzDecoder struct {
-	xr   *xz.Reader
-	tail *xzTail
-}
-
-func (d *xzDecoder) Read(p []byte) (int, error) {
-	n, err := d.xr.Read(p)
-	if err == io.EOF && !d.tail.endsWithFooter() {
-		err = io.ErrUnexpectedEOF
-	}
-	return n, err
-}
-
-// xzFooterLen is the length of an xz stream footer: CRC32, backward
-// size, flags and "YZ".
-const xzFooterLen = 12
-
-// xzTail remembers the last bytes read before the current run of zeros.
-type xzTail struct {
-	r     io.Reader
-	buf   [2 * xzFooterLen]byte
-	n     int   // bytes of buf in use: the tail, ending in a non-zero byte
-	zeros int64 // zero bytes read after the tail
-}
-
-// maxXZPadding bounds the zero padding read after an xz stream. The
-// format allows any multiple of four, and ulikunitz/xz reads all of it
-// within the Read that returns a stream's last bytes, so without a bound
-// a gigabyte of zeros appended to a file is read (4 GiB allocated, 10 s)
-// before the data before it is returned.
-const maxXZPadding = 1 << 20
-
-func (t *xzTail) Read(p []byte) (int, error) {
-	if t.zeros > maxXZPadding && t.endsWithFooter() {
-		// Fail without data: io.ReadFull drops an error that comes
-		// with the bytes it asked for.
-		return 0, &FormatError{Layer: XZ, Offset: -1, What: fmt.Sprintf("more than %d bytes of zero padding after the stream", maxXZPadding), Err: errs.Corrupt}
-	}
-	n, err := t.r.Read(p)
-	t.note(p[:n])
-	return n, err
-}
-
-func (t *xzTail) push(b []byte) {
-	if len(b) >= xzFooterLen {
-		t.n = copy(t.buf[:], b[len(b)-xzFooterLen:])
-		return
-	}
-	if t.n+len(b) > len(t.buf) {
-		keep := xzFooterLen - len(b)
-		copy(t.buf[:], t.buf[t.n-keep:t.n])
-		t.n = keep
-	}
-	t.n += copy(t.buf[t.n:], b)
-}
-
-func (t *xzTail) note(b []byte) {
-	i := len(b) - 1
-	for i >= 0 && b[i] == 0 {
-		i--
-	}
-	if i < 0 {
-		t.zeros += int64(len(b))
-		return
-	}
-	var zeros [xzFooterLen]byte
-	t.push(zeros[:min(t.zeros, xzFooterLen)])
-	t.push(b[:i+1])
-	t.zeros = int64(len(b) - 1 - i)
-}
-
-func (t *xzTail) endsWithFooter() bool {
-	if t.n < xzFooterLen {
-		return false
-	}
-	f := t.buf[t.n-xzFooterLen : t.n]
-	return f[10] == 'Y' && f[11] == 'Z' &&
-		crc32IEEE(f[4:10]) == binary.LittleEndian.Uint32(f[:4])
-}
+// newXZReader is in xz.go.
 
 func newXZWriter(w io.Writer, level int) (io.WriteCloser, error) {
 	level, err := checkLevel(XZ, level)
@@ -396,21 +436,7 @@ func newLZ4Writer(w io.Writer, level int) (io.WriteCloser, error) {
 
 // --- zstd
 
-type zstdReader struct{ *zstd.Decoder }
-
-func (z zstdReader) Close() error { z.Decoder.Close(); return nil }
-
-func newZstdReader(r io.Reader, _ int64) (io.ReadCloser, error) {
-	src := newCountReader(r)
-	if err := src.requireData(); err != nil {
-		return nil, wrapDecodeErr(Zstd, src, err)
-	}
-	zr, err := zstd.NewReader(src, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(zstdMaxWindow))
-	if err != nil {
-		return nil, wrapDecodeErr(Zstd, src, err)
-	}
-	return &decodeReader{name: Zstd, src: src, dec: zstdReader{zr}}, nil
-}
+// newZstdReader is in zstd.go.
 
 func newZstdWriter(w io.Writer, level int) (io.WriteCloser, error) {
 	level, err := checkLevel(Zstd, level)
@@ -419,73 +445,3 @@ func newZstdWriter(w io.Writer, level int) (io.WriteCloser, error) {
 	}
 	return zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)), zstd.WithEncoderConcurrency(1))
 }
-
-// capXZDict shrinks the LZMA2 dictionary that the first block header of
-// an xz stream declares to about twice max, fixing the header's CRC32, so
-// that a hostile header cannot make the decoder allocate gigabytes for a
-// small limit. Anything it does not understand passes through unchanged
-// for the decoder to judge.
-func capXZDict(src *countReader, max int64) (io.Reader, error) {
-	const streamHeaderLen = 12
-	if max <= 0 {
-		return src, nil
-	}
-	head, _ := src.br.Peek(streamHeaderLen + 1)
-	if len(head) <= streamHeaderLen || head[streamHeaderLen] == 0 {
-		return src, nil // short, or an empty stream (index first)
-	}
-	total := streamHeaderLen + (int(head[streamHeaderLen])+1)*4
-	buf, _ := src.br.Peek(total)
-	if len(buf) < total {
-		return src, nil
-	}
-	bh := buf[streamHeaderLen:]
-	if crc32IEEE(bh[:len(bh)-4]) != binary.LittleEndian.Uint32(bh[len(bh)-4:]) {
-		return src, nil
-	}
-	flags := bh[1]
-	if flags&0x03 != 0 { // more than one filter: not one we decode anyway
-		return src, nil
-	}
-	p := 2
-	vli := func() (uint64, bool) {
-		var v uint64
-		for i := 0; i < 9 && p < len(bh)-4; i++ {
-			b := bh[p]
-			p++
-			v |= uint64(b&0x7f) << (7 * i)
-			if b&0x80 == 0 {
-				return v, true
-			}
-		}
-		return 0, false
-	}
-	for _, bit := range []byte{0x40, 0x80} { // compressed, uncompressed size
-		if flags&bit != 0 {
-			if _, ok := vli(); !ok {
-				return src, nil
-			}
-		}
-	}
-	id, ok1 := vli()
-	n, ok2 := vli()
-	if !ok1 || !ok2 || id != 0x21 || n != 1 || p >= len(bh)-4 {
-		return src, nil
-	}
-	dict, err := lzma.DecodeDictCap(bh[p])
-	limit := 2*max + lzma.MinDictCap
-	if err != nil || dict <= limit {
-		return src, nil
-	}
-	out := bytes.Clone(buf)
-	ob := out[streamHeaderLen:]
-	ob[p] = lzma.EncodeDictCap(limit)
-	binary.LittleEndian.PutUint32(ob[len(ob)-4:], crc32IEEE(ob[:len(ob)-4]))
-	if _, err := src.br.Discard(total); err != nil {
-		return nil, err
-	}
-	src.n += int64(total)
-	return &prefixReader{hdr: out, src: src}, nil
-}
-
-func crc32IEEE(b []byte) uint32 { return crc32.ChecksumIEEE(b) }

@@ -22,9 +22,9 @@
 //	gzip   1f 8b               .gz    0-9     3        klauspost/compress/gzip
 //	bz2    42 5a 68 ("BZh")    .bz2   1-9     9        compress/bzip2 reads, dsnet/compress/bzip2 writes
 //	lzma   5d 00               .lzma  0-9     6        ulikunitz/xz/lzma ("alone" format)
-//	xz     fd 37 7a 58 5a 00   .xz    0-9     6        ulikunitz/xz
+//	xz     fd 37 7a 58 5a 00   .xz    0-9     6        the container here, LZMA2 by ulikunitz/xz/lzma; ulikunitz/xz writes
 //	lz4    04 22 4d 18         .lz4   0-16    0        pierrec/lz4/v4 (blocks; frames read here, see below)
-//	zstd   28 b5 2f fd         .zst   1-22    3        klauspost/compress/zstd (not a joblib codec)
+//	zstd   28 b5 2f fd         .zst   1-22    3        klauspost/compress/zstd, frames followed here (not a joblib codec)
 //
 // Detection checks "ZF" first, as joblib does, then the longest matching
 // magic. The extension never matters when reading: some old ".gz" files
@@ -47,12 +47,15 @@
 //     one zlib stream; the size must be known first ([NewZFWriter]).
 //
 // The readers take more than the writers emit: gzip members, bz2 and xz
-// streams and lz4 frames that follow each other (as Python's modules read
-// them; lz4 skippable frames too), lz4 frames with linked blocks, block
-// checksums or a content size (python-lz4's defaults), xz with any check,
-// lzma with a known size, and z-files whose length has an "L" or a 20th
-// space. lz4 frames that need a dictionary (a dictionary ID) fail with
-// [ErrUnsupported]; the legacy lz4 format is not read.
+// streams (with zero padding between xz streams), lz4 and zstd frames that
+// follow each other (as Python's modules and the zstd tool read them;
+// skippable frames too), lz4 frames with linked blocks, block checksums
+// or a content size (python-lz4's defaults), xz with any defined check
+// (none, CRC32, CRC64, SHA-256), several blocks or sizes in its block
+// headers (xz -T), lzma with a known size, and z-files whose length has
+// an "L" or a 20th space. lz4 frames that need a dictionary (a dictionary
+// ID), xz filters other than LZMA2 alone (BCJ, delta) and xz's reserved
+// check ids fail with [ErrUnsupported]; the legacy lz4 format is not read.
 //
 // # Reading
 //
@@ -64,12 +67,36 @@
 // releases the decoder and never closes the source. [ReadZF] reads a
 // z-file and returns its declared length too.
 //
-// Given a *bufio.Reader, the zlib, gzip and lz4 readers take from it only
-// the bytes of their stream (all its gzip members, all its lz4 frames),
-// so that the caller can read what follows from it: several joblib
-// streams in one file load one after another. The zlib and gzip readers
-// give klauspost's flate a *bufio.Reader of their own, filled from the
-// caller's, which keeps the bytes until flate has consumed them.
+// # Members, and what follows a stream
+//
+// Given a *bufio.Reader, every reader takes from it only the bytes of its
+// stream (all its gzip members, lz4 or zstd frames, bz2 or xz streams), so
+// that the caller can read what follows from it. A member is one gzip
+// member, lz4 or zstd frame, or bz2 or xz stream; zlib, lzma and z-files
+// have one. No Read returns bytes of two members, and a member's first
+// byte is read only by a Read that goes on to return its bytes (or fails).
+// [FinishMember] reads to the end of the current member and checks its
+// trailer, taking nothing after it. That is how the store package decodes
+// joblib objects dumped one after another into one stream, even when they
+// use the same codec: without it, the reader would take the next object's
+// gzip member or xz stream for its stream's continuation (Python reads a
+// multi-member file as one stream, and a pickle may span members, as
+// bgzip writes them), and the store package could not tell.
+//
+// How each reader knows where a member ends: klauspost's flate stops at
+// the end of a deflate stream, and the zlib and gzip readers give it a
+// *bufio.Reader of their own, filled from the caller's, which keeps the
+// bytes until flate has consumed them; gzip members are then read one at
+// a time. The lz4 frames and the xz container are read here. zstd frames
+// go to klauspost's decoder through a reader that follows their structure
+// (frame header, block sizes, checksum) and ends with the frame. The
+// standard library's bzip2 reader reads a byte at a time and goes on to
+// the next stream itself, reading two bytes ("BZ") after each; its source
+// watches for the end-of-stream magic in the bits going by and hands out
+// those two bytes without taking them, so that they stay in place if the
+// reader fails on them (the magic may also turn up inside a block, by
+// chance, in which case the bytes are taken when the reader asks for a
+// third).
 //
 // Damaged input gives a [*FormatError] whose Layer is the codec name and
 // whose Offset is how many compressed bytes the decoder had taken when the
@@ -78,9 +105,14 @@
 // where a lenient library would stop cleanly (an xz block boundary, an
 // empty lz4 or zstd stream) is reported as cut too. A panic inside a
 // third-party decoder becomes an [ErrCorrupt] error. Bytes after a zlib
-// stream, the last gzip member, the last lz4 frame or an lzma stream of
-// unknown size are an error ("data after end of stream"); after a z-file
-// they are ignored, as Python ignores them.
+// stream, the last gzip member, bz2 or xz stream (and its padding), the
+// last lz4 or zstd frame, or an lzma stream of unknown size are an error
+// ("data after end of stream"); after a z-file they are ignored, as Python
+// ignores them. The xz reader checks everything the format covers (CRC32s
+// of the headers and the index, the data's check, the sizes that block
+// headers declare, the index against the blocks, the footer) except the
+// packed size of each LZMA2 chunk, which lzma.Reader2 does not compare
+// with what it decodes (the data's check still covers the decoded bytes).
 //
 // # The bomb limit
 //
@@ -89,9 +121,9 @@
 // memory before decoding starts: a z-file or an lzma header that declares
 // more than n bytes is refused at once, the dictionary of an lzma stream of
 // unknown size is cut to about 2n (a match cannot reach further back than
-// the output goes), and so is that of the first xz block (its header CRC
-// is rewritten). Without a limit the dictionaries are as declared: up to
-// 2 GiB for lzma (ulikunitz/xz's own cap), 4 GiB for xz. zstd windows over
+// the output goes), and so is that of every xz block. Without a limit the
+// dictionaries are as declared: up to 2 GiB for lzma (ulikunitz/xz's own
+// cap), 4 GiB for xz. zstd windows over
 // 128 MiB are refused; bz2 blocks are at most 900 kB. An lz4 frame whose
 // header declares a content size over n is refused at once; whatever the
 // input, an lz4 reader holds at most a compressed and a decoded block of
@@ -107,7 +139,11 @@
 // The standard library's bzip2 reader is correct and as fast as any Go one,
 // but it cannot write, so dsnet/compress writes bz2. ulikunitz/xz is the
 // only maintained pure-Go lzma and xz; it is several times slower than
-// liblzma, and the benchmarks say by how much. pierrec/lz4/v4 writes lz4
+// liblzma, and the benchmarks say by how much. Its xz reader goes on from
+// one stream to the next within a Read, and sizes the dictionary of
+// every block by that block's header, which a hostile file sets to
+// 4 GiB; so the xz container is read here, and only the LZMA2 data of
+// each block goes to its lzma.Reader2. pierrec/lz4/v4 writes lz4
 // frames and decodes their blocks, at several GB/s; the frames themselves
 // are read here, because pierrec's reader (v4.1.33) allocates a new
 // window for nearly every linked block, which python-lz4 writes by

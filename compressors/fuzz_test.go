@@ -85,7 +85,7 @@ func FuzzLZ4(f *testing.F) {
 	}
 	f.Add(compress(f, mustLookup(LZ4), -1, floatBytes(2048)))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		r, err := newLZ4Reader(bytes.NewReader(in), fuzzLimit)
+		r, err := newLZ4Reader(bytes.NewReader(in), limits{maxOutput: fuzzLimit})
 		var got []byte
 		if err == nil {
 			got, err = io.ReadAll(limit(r, LZ4, fuzzLimit))

@@ -73,18 +73,21 @@ type lz4Reader struct {
 	win     []byte // linked blocks: the last 64 KiB decoded (cap lz4Window)
 	synced  int    // bytes of the current Read's p already in win
 
-	hdr [19]byte
-	err error
+	hdr  [19]byte
+	err  error
+	stop bool // FinishMember: end with the current frame
 }
+
+func (z *lz4Reader) stopAtMemberEnd() { z.stop = true }
 
 // newLZ4Reader reads the first frame header at once, so that a content
 // size over the limit is refused before anything is decoded.
-func newLZ4Reader(r io.Reader, max int64) (io.ReadCloser, error) {
+func newLZ4Reader(r io.Reader, lim limits) (io.ReadCloser, error) {
 	src := newCountReader(r)
 	if err := src.requireData(); err != nil {
 		return nil, wrapDecodeErr(LZ4, src, err)
 	}
-	z := &lz4Reader{src: src, max: max}
+	z := &lz4Reader{src: src, max: lim.maxOutput}
 	if err := z.nextFrame(true); err != nil {
 		return nil, wrapDecodeErr(LZ4, src, err)
 	}
@@ -269,6 +272,10 @@ func (z *lz4Reader) Read(p []byte) (int, error) {
 		if !z.inFrame {
 			if n > 0 {
 				break // hand out what we have before looking further
+			}
+			if z.stop {
+				err = io.EOF
+				break
 			}
 			if err = z.nextFrame(false); err != nil {
 				break

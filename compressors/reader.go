@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+
+	"github.com/ulikunitz/xz/lzma"
 
 	"github.com/jlstore/jlstore/internal/errs"
 )
@@ -13,14 +16,39 @@ import (
 type ReadOption func(*readConfig) error
 
 type readConfig struct {
+	limits
+}
+
+// limits are what a built-in decoder knows of the options before it
+// allocates.
+type limits struct {
 	maxOutput int64 // 0: no limit
+	maxWindow int64 // 0: no cap
+}
+
+// dictCap returns the largest lzma or xz dictionary worth allocating: a
+// match reaches back no further than the output goes (about 2× maxOutput
+// with lzma's slack), and never past maxWindow. 0 means no cap.
+func (l limits) dictCap() int64 {
+	c := l.maxWindow
+	if l.maxOutput > 0 {
+		byOutput := 2*min(l.maxOutput, 1<<40) + lzma.MinDictCap
+		if c == 0 || byOutput < c {
+			c = byOutput
+		}
+	}
+	if c > 0 {
+		c = max(c, lzma.MinDictCap)
+	}
+	return c
 }
 
 // MaxOutput limits the decoded size. Reading past n decoded bytes fails
 // with an error wrapping ErrTooLarge; a stream of exactly n bytes reads
 // cleanly. n = 0, the default, means no limit; a negative n is an error.
-// The limit also caps the lzma dictionary and refuses z-files and lzma
-// streams whose header declares more than n bytes before any decoding.
+// The limit also caps the lzma and xz dictionaries and refuses z-files and
+// lzma streams whose header declares more than n bytes before any
+// decoding.
 func MaxOutput(n int64) ReadOption {
 	return func(c *readConfig) error {
 		if n < 0 {
@@ -41,9 +69,11 @@ const bufSize = 64 << 10
 //
 // NewReader buffers r (unless it is a *bufio.Reader already) and may
 // consume bytes past the end of the compressed stream. Given a
-// *bufio.Reader, the zlib, gzip and lz4 readers (and z-files, with a
-// buffer of 42 bytes or more) take from it exactly the bytes of their
-// stream: what follows stays in it, for the caller to read next. Close
+// *bufio.Reader, the built-in readers (and z-files, with a buffer of 42
+// bytes or more) take from it exactly the bytes of their stream: what
+// follows stays in it, for the caller to read next. A stream of several
+// members (gzip members, lz4 or zstd frames, bz2 or xz streams) reads as
+// one, and no Read returns bytes of two members: see FinishMember. Close
 // releases the decoder and does not close r. Decoding streams: nothing is
 // accumulated, so io.ReadFull into a caller's buffer costs one copy at
 // most.
@@ -64,7 +94,7 @@ func NewReader(r io.Reader, opts ...ReadOption) (rc io.ReadCloser, codec string,
 		return nil, "", fmt.Errorf("compressors: detect: %w", err)
 	}
 	if !ok {
-		return limit(io.NopCloser(br), "uncompressed", cfg.maxOutput), "", nil
+		return limit(plainReader{br}, "uncompressed", cfg.maxOutput), "", nil
 	}
 	if c.Name == ZF && c.newReaderLimit != nil {
 		// The z-file's own length check already bounds the output.
@@ -72,7 +102,7 @@ func NewReader(r io.Reader, opts ...ReadOption) (rc io.ReadCloser, codec string,
 		return rc, c.Name, err
 	}
 	if c.newReaderLimit != nil {
-		rc, err = c.newReaderLimit(br, cfg.maxOutput)
+		rc, err = c.newReaderLimit(br, cfg.limits)
 	} else {
 		src := &countReader{br: br}
 		rc, err = c.NewReader(src)
@@ -85,6 +115,63 @@ func NewReader(r io.Reader, opts ...ReadOption) (rc io.ReadCloser, codec string,
 	}
 	return limit(rc, c.Name, cfg.maxOutput), c.Name, nil
 }
+
+// FinishMember reads r, a reader that NewReader returned, to the end of
+// the member it is in, and no further: the gzip member, lz4 frame, bz2 or
+// xz stream or zstd frame whose bytes the last Read returned (or the one
+// the next Read would start), the whole stream for zlib, lzma and
+// z-files. It checks the member's trailer (its checksums and sizes) and
+// discards what it decodes, at most max bytes: a member that goes on
+// for more fails with an error wrapping ErrTooLarge. The bytes after the
+// member stay unread in the *bufio.Reader that NewReader was given, for
+// the caller to read: another object, maybe of another codec, that the
+// reader would otherwise take for the stream's continuation (or fail on).
+// r returns io.EOF after FinishMember. For data that NewReader passed
+// through (codec ""), FinishMember reads nothing.
+//
+// The store package decodes objects one after another from one stream
+// with it: no Read returns bytes of two members, so once the pickle's last
+// byte is read, FinishMember leaves the next object untouched.
+func FinishMember(r io.Reader, max int64) (discarded int64, err error) {
+	m, ok := r.(memberEnder)
+	if !ok {
+		return 0, fmt.Errorf("compressors: FinishMember: %T is not a reader from NewReader", r)
+	}
+	name, off := m.endMember()
+	if name == "" {
+		return 0, nil
+	}
+	n, err := io.CopyN(io.Discard, r, min(max, math.MaxInt64-1)+1)
+	switch {
+	case err == io.EOF:
+		return n, nil
+	case err != nil:
+		return n, err
+	}
+	return n, &FormatError{Layer: name, Offset: off(), What: fmt.Sprintf("member goes on for more than %d bytes", max), Err: errs.TooLarge}
+}
+
+// memberEnder is implemented by the readers NewReader returns.
+type memberEnder interface {
+	// endMember makes the reader stop at the end of the current member
+	// and returns the codec's name ("" for a plain reader) and the count
+	// of compressed bytes consumed.
+	endMember() (name string, offset func() int64)
+}
+
+// stopper is implemented by decoders of formats with several members.
+type stopper interface {
+	// stopAtMemberEnd makes Read return io.EOF at the end of the current
+	// member, with nothing of what follows consumed.
+	stopAtMemberEnd()
+}
+
+// plainReader passes data that matches no codec through.
+type plainReader struct{ *bufio.Reader }
+
+func (plainReader) Close() error { return nil }
+
+func (plainReader) endMember() (string, func() int64) { return "", nil }
 
 // asBufio returns r as a *bufio.Reader, wrapping it when needed.
 func asBufio(r io.Reader) *bufio.Reader {
@@ -246,8 +333,18 @@ type decodeReader struct {
 	src       source
 	dec       io.ReadCloser
 	strictEnd bool
+	stopped   bool // by FinishMember: what follows is not ours to judge
+	ended     bool // the decoder returned its last bytes with io.EOF
 	err       error
 	closed    bool
+}
+
+func (d *decodeReader) endMember() (string, func() int64) {
+	d.stopped = true
+	if s, ok := d.dec.(stopper); ok {
+		s.stopAtMemberEnd()
+	}
+	return d.name, d.src.offset
 }
 
 func (d *decodeReader) Read(p []byte) (n int, err error) {
@@ -260,12 +357,22 @@ func (d *decodeReader) Read(p []byte) (n int, err error) {
 			d.err = err
 		}
 	}()
-	n, err = d.dec.Read(p)
-	d.src.sync()
+	if d.ended {
+		err = io.EOF
+	} else {
+		n, err = d.dec.Read(p)
+		d.src.sync()
+		if err == io.EOF && n > 0 {
+			// The stream's last bytes: the end, and what follows it,
+			// are for the next Read, which FinishMember may precede.
+			d.ended = true
+			return n, nil
+		}
+	}
 	switch {
 	case err == nil:
 	case err == io.EOF:
-		if d.strictEnd {
+		if d.strictEnd && !d.stopped {
 			end, perr := d.src.atEnd()
 			if perr != nil {
 				err = fmt.Errorf("%s: reading input: %w", d.name, perr)
@@ -367,3 +474,10 @@ func (l *limitReader) Read(p []byte) (int, error) {
 }
 
 func (l *limitReader) Close() error { return l.r.Close() }
+
+func (l *limitReader) endMember() (string, func() int64) {
+	if m, ok := l.r.(memberEnder); ok {
+		return m.endMember()
+	}
+	return "", nil
+}

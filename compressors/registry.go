@@ -56,9 +56,9 @@ type Codec struct {
 	NewWriter func(w io.Writer, level int) (io.WriteCloser, error)
 
 	// newReaderLimit, set by built-in codecs, opens a decoder that knows
-	// the MaxOutput limit (0 for none), so that it can refuse declared
-	// sizes and cap dictionaries before allocating.
-	newReaderLimit func(r io.Reader, maxOutput int64) (io.ReadCloser, error)
+	// the MaxOutput and MaxWindow limits (0 for none), so that it can
+	// refuse declared sizes and cap dictionaries before allocating.
+	newReaderLimit func(r io.Reader, lim limits) (io.ReadCloser, error)
 }
 
 // ValidLevel reports whether level is within c.Levels.

@@ -12,8 +12,8 @@ import (
 
 // endKeepers are the codecs whose readers consume nothing after the end
 // of their stream from a caller's *bufio.Reader: the store package reads
-// the next object from it.
-var endKeepers = []string{Zlib, Gzip, LZ4, ZF}
+// the next object from it. (All of them: the test says so per codec.)
+var endKeepers = []string{Zlib, Gzip, BZ2, LZMA, XZ, LZ4, Zstd, ZF}
 
 // chunkings wrap the input under the caller's bufio.Reader.
 var chunkings = []struct {
@@ -51,6 +51,9 @@ func TestStopsAtStreamEnd(t *testing.T) {
 						t.Run(fmt.Sprintf("codec=%s/data=%s/next=%s/buf=%d/read=%s", name, p.name, nextName, size, ch.name), func(t *testing.T) {
 							if name == ZF && size < zfMaxHeader {
 								t.Skip("a z-file header does not fit: ReadZF buffers again")
+							}
+							if name == XZ && nextName == "zeros" {
+								t.Skip("stream padding, which the xz reader reads")
 							}
 							in := append(bytes.Clone(enc), next...)
 							br := bufio.NewReaderSize(ch.wrap(bytes.NewReader(in)), size)

@@ -142,6 +142,8 @@ func (z *zfReader) Read(p []byte) (int, error) {
 
 func (z *zfReader) Close() error { return z.dec.Close() }
 
+func (z *zfReader) endMember() (string, func() int64) { return z.dec.endMember() }
+
 // NewZFWriter writes a z-file holding exactly size bytes at a zlib level
 // (-1 for 3). The header comes first, so the size must be known; Close
 // fails if the bytes written differ from it. Close does not close w.

@@ -336,20 +336,34 @@ func (l *loader) index(root any) []ArrayInfo {
 
 // Decoder reads joblib objects from a stream: a file, a pipe, an HTTP
 // body. It never seeks. Objects dumped one after another into one stream
-// decode one after another: Decode reads nothing past an object's end,
-// except into the Decoder's own buffer, which the next Decode uses.
+// decode one after another, whatever their codecs: Decode reads nothing
+// past an object's end, except into the Decoder's own buffer, which the
+// next Decode uses. For a compressed object that is the end of the gzip
+// member, lz4 or zstd frame, or bz2 or xz stream that holds the pickle's
+// last byte (a pickle may span several of them, as bgzip writes it):
+// Decode reads on to it, up to 1 MiB of decoded bytes after the pickle,
+// and checks its trailer. When the member goes on for longer, Decode
+// returns the object and the next Decode fails, since where the next
+// object starts is unknown. Error offsets count from the object's start.
 type Decoder struct {
 	cfg    loadConfig
 	cfgErr error
-	src    io.Reader      // the raw input, positioned at the next object
-	raw    *pickle.Stream // buffered raw input, for uncompressed objects
+	in     *countingReader // the raw input
+	br     *bufio.Reader   // buffers in, positioned after held
+	held   []byte          // bytes read past the last object, before br's
+	err    error           // where the next object starts is unknown
 }
+
+// decodeTail is how many decoded bytes Decode reads after a compressed
+// pickle to reach the end of its member.
+const decodeTail = 1 << 20
 
 // NewDecoder returns a Decoder reading from r.
 func NewDecoder(r io.Reader, opts ...LoadOption) *Decoder {
 	cfg, err := newLoadConfig(opts)
 	cfg.noIndex = true // Decode returns values, never a File
-	return &Decoder{cfg: cfg, cfgErr: err, src: r}
+	in := &countingReader{r: r}
+	return &Decoder{cfg: cfg, cfgErr: err, in: in, br: bufio.NewReaderSize(in, 64<<10)}
 }
 
 // Decode reads one object: a joblib stream (any codec but the pre-0.10
@@ -359,11 +373,24 @@ func (d *Decoder) Decode() (any, error) {
 	if d.cfgErr != nil {
 		return nil, &PathError{"decode", "", d.cfgErr}
 	}
-	if d.raw == nil {
-		d.raw = pickle.NewStream(d.src)
+	if d.err != nil {
+		return nil, d.err
 	}
-	head, _ := d.raw.Peek(8)
+	br := d.input()
+	var stream *pickle.Stream
+	compressed := false
+	defer func() {
+		d.keep(br, nil)
+		if !compressed && stream != nil {
+			// The bytes the stream read past the pickle come first.
+			d.keep(nil, stream.Buffered())
+		}
+	}()
+	head, _ := br.Peek(8)
 	if len(head) == 0 {
+		if _, err := br.Peek(1); err != nil && err != io.EOF {
+			return nil, &PathError{"decode", "", err}
+		}
 		return nil, io.EOF
 	}
 	l := newLoader(d.cfg, "")
@@ -371,30 +398,20 @@ func (d *Decoder) Decode() (any, error) {
 	if err != nil {
 		return nil, &PathError{"decode", "", err}
 	}
-	stream := d.raw
+	var rc io.ReadCloser
 	if compressed {
 		l.codec = codec.Name
-		// The decompressor reads the raw stream through a *bufio.Reader
-		// byte by byte, so it takes no more than its compressed stream.
-		raw, start := d.raw, d.raw.Offset()
-		in := func() int64 { return raw.Offset() - start }
-		br := bufio.NewReaderSize(d.raw, 4096)
-		rc, _, err := compressors.NewReader(br, compressors.MaxOutput(d.cfg.maxBytes+1<<20))
+		// The decompressor takes from br exactly its compressed stream.
+		start := d.offset(br)
+		in := func() int64 { return d.offset(br) - start }
+		rc, _, err = compressors.NewReader(br, compressors.MaxOutput(d.cfg.maxBytes+1<<20))
 		if err != nil {
 			return nil, &PathError{"decode", "", err}
 		}
 		defer rc.Close()
 		stream = pickle.NewStream(&ratioReader{r: rc, codec: codec.Name, in: in, ratio: d.cfg.maxRatio})
-		defer func() {
-			// Finish the compressed stream (its trailer), so the next
-			// object starts where it should; give up on junk.
-			io.CopyN(io.Discard, stream, 1<<20)
-			rest := br.Buffered()
-			if rest > 0 {
-				b, _ := br.Peek(rest)
-				d.raw = pickle.NewStream(io.MultiReader(bytes.NewReader(bytes.Clone(b)), d.raw))
-			}
-		}()
+	} else {
+		stream = pickle.NewStream(br)
 	}
 	v, err := l.finish(pickle.NewDecoder(stream, l.decodeOptions()...).Decode())
 	if err == io.EOF {
@@ -403,10 +420,65 @@ func (d *Decoder) Decode() (any, error) {
 	if err == nil && l.codec == compressors.ZF {
 		err = zfEnd(stream)
 	}
+	if err == nil && compressed {
+		// Read to the end of the pickle's member and check its trailer.
+		// No Read of rc returned bytes of two members, so what the
+		// stream holds after the pickle is of the same member.
+		_, ferr := compressors.FinishMember(rc, decodeTail-int64(len(stream.Buffered())))
+		if errors.Is(ferr, ErrTooLarge) {
+			d.err = &PathError{"decode", "", fmt.Errorf("the object before this one: %w", ferr)}
+		} else {
+			err = ferr
+		}
+	}
 	if err != nil {
 		return nil, &PathError{"decode", "", err}
 	}
 	return v, nil
+}
+
+// input returns the buffered reader the next object is read from: br, or
+// when bytes are held, a small one that reads them and then br.
+func (d *Decoder) input() *bufio.Reader {
+	if len(d.held) == 0 {
+		return d.br
+	}
+	return bufio.NewReaderSize(heldReader{d}, 4096)
+}
+
+// keep puts back, in front of what the Decoder holds, first b (bytes a
+// stream read from br past its object), then what br buffers when it is
+// not the Decoder's own.
+func (d *Decoder) keep(br *bufio.Reader, b []byte) {
+	if br != nil && br != d.br && br.Buffered() > 0 {
+		rest, _ := br.Peek(br.Buffered())
+		d.held = append(bytes.Clone(rest), d.held...)
+	}
+	if len(b) > 0 {
+		d.held = append(bytes.Clone(b), d.held...)
+	}
+}
+
+// offset returns how many bytes of the input the Decoder has consumed,
+// when br is the reader in use.
+func (d *Decoder) offset(br *bufio.Reader) int64 {
+	n := d.in.n - int64(d.br.Buffered()) - int64(len(d.held))
+	if br != d.br {
+		n -= int64(br.Buffered())
+	}
+	return n
+}
+
+// heldReader reads the bytes a Decoder holds, then its bufio.Reader.
+type heldReader struct{ d *Decoder }
+
+func (h heldReader) Read(p []byte) (int, error) {
+	if len(h.d.held) > 0 {
+		n := copy(p, h.d.held)
+		h.d.held = h.d.held[n:]
+		return n, nil
+	}
+	return h.d.br.Read(p)
 }
 
 // Decode reads one object from r; see Decoder.
