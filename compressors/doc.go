@@ -121,16 +121,22 @@
 // memory before decoding starts: a z-file or an lzma header that declares
 // more than n bytes is refused at once, the dictionary of an lzma stream of
 // unknown size is cut to about 2n (a match cannot reach further back than
-// the output goes), and so is that of every xz block. Without a limit the
-// dictionaries are as declared: up to 2 GiB for lzma (ulikunitz/xz's own
-// cap), 4 GiB for xz. zstd windows over
-// 128 MiB are refused; bz2 blocks are at most 900 kB. An lz4 frame whose
-// header declares a content size over n is refused at once; whatever the
-// input, an lz4 reader holds at most a compressed and a decoded block of
-// the frame's block maximum (4 MiB at most, and no more than the declared
-// content size) and a 64 KiB window for linked blocks.
-// A stream that exceeds n may in rare cases fail as corrupt instead, when
-// the cut lzma dictionary is too small for a match past the limit.
+// the output goes), and so is that of every xz block. [MaxWindow](n) caps
+// the lzma and xz dictionaries at n whatever MaxOutput allows, and refuses
+// zstd frames whose window is over n, for a caller that does not know the
+// input's size: Load caps by MaxOutput (MaxRatio times the file), the
+// store package's Decoder of a pipe at 256 MiB. A stream whose matches
+// reach further back than a cut dictionary fails as corrupt. Without
+// either limit the dictionaries are as declared: up to 2 GiB for lzma
+// (ulikunitz/xz's own cap), 4 GiB for xz, allocated when the stream or
+// block starts. zstd windows over 128 MiB are always refused; bz2 blocks
+// are at most 900 kB. An lz4 frame whose header declares a content size
+// over n is refused at once; whatever the input, an lz4 reader holds at
+// most a compressed and a decoded block of the frame's block maximum
+// (4 MiB at most, and no more than the declared content size) and a
+// 64 KiB window for linked blocks. A stream that exceeds n may in rare
+// cases fail as corrupt instead, when the cut lzma dictionary is too small
+// for a match past the limit.
 //
 // # Why these libraries
 //

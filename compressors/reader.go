@@ -59,6 +59,28 @@ func MaxOutput(n int64) ReadOption {
 	}
 }
 
+// MaxWindow caps the history a decoder keeps, whatever the stream's
+// header asks for, independently of MaxOutput: the dictionary of lzma and
+// xz streams is cut to n bytes (4 KiB at least), and a zstd frame whose
+// window is over n (or over 128 MiB, the fixed cap) is refused with
+// ErrTooLarge. A header may declare a dictionary of up to 4 GiB, which the
+// decoder allocates at once, before the data shows whether it needs it;
+// MaxWindow bounds that allocation when the input's size is not known and
+// MaxOutput must stay large. An lzma or xz stream whose matches reach
+// further back than n fails with ErrCorrupt: xz -9 needs 64 MiB, presets
+// 0-8 (Python's default is 6: 8 MiB) 32 MiB at most. n = 0, the default,
+// means no cap; a negative n is an error. The other codecs have small
+// fixed windows and ignore it.
+func MaxWindow(n int64) ReadOption {
+	return func(c *readConfig) error {
+		if n < 0 {
+			return fmt.Errorf("compressors: MaxWindow(%d): negative cap", n)
+		}
+		c.maxWindow = n
+		return nil
+	}
+}
+
 // bufSize is the read buffer NewReader puts in front of a plain reader.
 const bufSize = 64 << 10
 

@@ -3,6 +3,8 @@ package compressors
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"io"
 
 	"github.com/klauspost/compress/zstd"
@@ -49,20 +51,24 @@ func newZstdReader(r io.Reader, lim limits) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, wrapDecodeErr(Zstd, src, err)
 	}
-	return &decodeReader{name: Zstd, src: src, dec: &zstdFrames{zr: zr, f: f}}, nil
+	return &decodeReader{name: Zstd, src: src, dec: &zstdFrames{zr: zr, f: f, window: window}}, nil
 }
 
 // zstdFrames reads one frame after the other.
 type zstdFrames struct {
-	zr   *zstd.Decoder
-	f    *zstdFrame
-	stop bool // FinishMember: end with the current frame
+	zr     *zstd.Decoder
+	f      *zstdFrame
+	window int64 // the largest window accepted
+	stop   bool  // FinishMember: end with the current frame
 }
 
 func (z *zstdFrames) Read(p []byte) (int, error) {
 	for {
 		n, err := z.zr.Read(p)
 		if err != io.EOF {
+			if errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, zstd.ErrDecoderSizeExceeded) {
+				err = &FormatError{Layer: Zstd, Offset: z.f.src.n, What: fmt.Sprintf("frame window over the cap of %d bytes", z.window), Err: errs.TooLarge}
+			}
 			return n, err
 		}
 		if z.f.state != zfsDone {

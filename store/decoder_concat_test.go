@@ -3,9 +3,14 @@ package store
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
+	"os"
+	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/jlstore/jlstore/pickle"
@@ -179,4 +184,83 @@ func TestDecodeTrailerChecked(t *testing.T) {
 			}
 		})
 	}
+}
+
+// hugeDictStreams returns small xz and lzma joblib streams whose headers
+// declare a 4 GiB and a 1.5 GiB dictionary.
+func hugeDictStreams(t *testing.T) map[string][]byte {
+	out := map[string][]byte{}
+	for _, c := range []string{"xz", "lzma"} {
+		var buf bytes.Buffer
+		if err := Encode(&buf, concatValue(0), Compress(c, -1)); err != nil {
+			t.Fatal(err)
+		}
+		b := buf.Bytes()
+		switch c {
+		case "xz":
+			// Stream header (12 bytes), then the block header: size
+			// byte, flags, filter 0x21, properties size 1, the
+			// dictionary code, padding, CRC32.
+			bh := b[12 : 12+(int(b[12])+1)*4]
+			if bh[2] != 0x21 || bh[3] != 1 {
+				t.Fatalf("xz block header % x", bh)
+			}
+			bh[4] = 40 // 4 GiB - 1
+			binary.LittleEndian.PutUint32(bh[len(bh)-4:], crc32.ChecksumIEEE(bh[:len(bh)-4]))
+		case "lzma":
+			binary.LittleEndian.PutUint32(b[1:5], 3<<29) // 1.5 GiB
+		}
+		out[c] = b
+	}
+	return out
+}
+
+// TestDecodeHugeDictionary: Decode of a stream whose size it cannot know
+// caps the dictionary a header declares (at 256 MiB); of a file, at what
+// MaxRatio allows for the file's size, as Load does.
+func TestDecodeHugeDictionary(t *testing.T) {
+	dir := t.TempDir()
+	for c, data := range hugeDictStreams(t) {
+		t.Run("codec="+c, func(t *testing.T) {
+			var v any
+			var err error
+			alloc := allocDuring(func() { v, err = Decode(bytes.NewReader(data)) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkConcatValue(t, v, 0)
+			if alloc > 600<<20 {
+				t.Errorf("Decode of a %d-byte stream allocated %d MiB", len(data), alloc>>20)
+			}
+			t.Logf("stream: %d MiB allocated", alloc>>20)
+
+			path := filepath.Join(dir, "huge."+c)
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			fh, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer fh.Close()
+			alloc = allocDuring(func() { v, err = Decode(fh) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkConcatValue(t, v, 0)
+			if alloc > 16<<20 {
+				t.Errorf("Decode of a %d-byte file allocated %d MiB", len(data), alloc>>20)
+			}
+			t.Logf("file: %d KiB allocated", alloc>>10)
+		})
+	}
+}
+
+// allocDuring returns the bytes f allocates.
+func allocDuring(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
 }

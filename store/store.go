@@ -345,6 +345,15 @@ func (l *loader) index(root any) []ArrayInfo {
 // and checks its trailer. When the member goes on for longer, Decode
 // returns the object and the next Decode fails, since where the next
 // object starts is unknown. Error offsets count from the object's start.
+//
+// When the input is a regular file (an *os.File, or any reader with Stat
+// and Seek), a compressed object may decode to no more than MaxRatio times
+// the rest of the file, as in Load, which also caps the lzma and xz
+// dictionaries it allocates. For any other input, where a 100-byte xz
+// stream may declare a 4 GiB dictionary, the lzma and xz dictionaries are
+// capped at 256 MiB (compressors.MaxWindow; zstd windows keep their
+// 128 MiB cap): a stream that needs more, which no xz or lzma preset
+// writes (xz -9 uses 64 MiB), fails as corrupt.
 type Decoder struct {
 	cfg    loadConfig
 	cfgErr error
@@ -352,7 +361,20 @@ type Decoder struct {
 	br     *bufio.Reader   // buffers in, positioned after held
 	held   []byte          // bytes read past the last object, before br's
 	err    error           // where the next object starts is unknown
+	file   sizedFile       // the input, when it is a regular file
+	base   int64           // the file's offset when the Decoder started
+	probed bool            // file and base are set
 }
+
+// sizedFile is an input whose size Decode can know.
+type sizedFile interface {
+	Stat() (os.FileInfo, error)
+	Seek(offset int64, whence int) (int64, error)
+}
+
+// decodeWindow caps the lzma and xz dictionaries and the zstd window of
+// an object whose input size Decode cannot know.
+const decodeWindow = 256 << 20
 
 // decodeTail is how many decoded bytes Decode reads after a compressed
 // pickle to reach the end of its member.
@@ -375,6 +397,10 @@ func (d *Decoder) Decode() (any, error) {
 	}
 	if d.err != nil {
 		return nil, d.err
+	}
+	if !d.probed {
+		d.probed = true
+		d.probe()
 	}
 	br := d.input()
 	var stream *pickle.Stream
@@ -404,7 +430,7 @@ func (d *Decoder) Decode() (any, error) {
 		// The decompressor takes from br exactly its compressed stream.
 		start := d.offset(br)
 		in := func() int64 { return d.offset(br) - start }
-		rc, _, err = compressors.NewReader(br, compressors.MaxOutput(d.cfg.maxBytes+1<<20))
+		rc, _, err = compressors.NewReader(br, d.readLimits(start)...)
 		if err != nil {
 			return nil, &PathError{"decode", "", err}
 		}
@@ -435,6 +461,39 @@ func (d *Decoder) Decode() (any, error) {
 		return nil, &PathError{"decode", "", err}
 	}
 	return v, nil
+}
+
+// probe finds out, before the first read, whether the input is a regular
+// file, and its offset.
+func (d *Decoder) probe() {
+	f, ok := d.in.r.(sizedFile)
+	if !ok {
+		return
+	}
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return
+	}
+	base, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return
+	}
+	d.file, d.base = f, base
+}
+
+// readLimits returns the limits of the decompressor of an object that
+// starts at input offset start: those of Load when the input is a file
+// (its size, less start, is the compressed size at most), else the
+// decoded size that MaxBytes allows and a 256 MiB window.
+func (d *Decoder) readLimits(start int64) []compressors.ReadOption {
+	if d.file != nil {
+		if fi, err := d.file.Stat(); err == nil {
+			rest := max(fi.Size()-d.base-start, 0)
+			limit := min(d.cfg.maxBytes, int64(min(d.cfg.maxRatio*float64(rest), 1<<62))+ratioSlack)
+			return []compressors.ReadOption{compressors.MaxOutput(limit + 1<<20)}
+		}
+	}
+	return []compressors.ReadOption{compressors.MaxOutput(d.cfg.maxBytes + 1<<20), compressors.MaxWindow(decodeWindow)}
 }
 
 // input returns the buffered reader the next object is read from: br, or
