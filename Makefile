@@ -20,6 +20,8 @@ test: vet
 	$(GO) test -race -count=1 -timeout 20m ./...
 	# Memory figures mean nothing under the race detector: run those tests again without it.
 	$(GO) test -count=1 -run 'PeakRSS' ./store/
+	# The bz2 and xz decoders of libbz2 and liblzma (-tags jlstore_cgo), against the same tests.
+	$(GO) test -tags jlstore_cgo -count=1 ./compressors/ ./store/
 
 # Run each fuzz target for FUZZTIME (default 60s).
 fuzz:

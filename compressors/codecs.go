@@ -171,10 +171,22 @@ func newGzipWriter(w io.Writer, level int) (io.WriteCloser, error) {
 // newBZ2Reader reads bz2 streams that follow each other, with the
 // standard library's reader (which goes on to the next stream itself)
 // over a bz2Source, which finds where each stream ends.
-func newBZ2Reader(r io.Reader, _ limits) (io.ReadCloser, error) {
+func newBZ2Reader(r io.Reader, lim limits) (io.ReadCloser, error) {
+	if nativeBZ2 != nil && !lim.pureGo {
+		src := newCountReader(r)
+		dec, err := nativeBZ2(src)
+		if err != nil {
+			return nil, wrapDecodeErr(BZ2, src, err)
+		}
+		return &decodeReader{name: BZ2, src: src, dec: dec}, nil
+	}
 	src := &bz2Source{countReader: newCountReader(r)}
 	return &decodeReader{name: BZ2, src: src, dec: &bz2Reader{r: bzip2.NewReader(src), src: src}}, nil
 }
+
+// nativeBZ2, set by the jlstore_cgo build (native_bz2.go), reads the bz2
+// streams of src with libbz2, as bz2Reader does.
+var nativeBZ2 func(src *countReader) (io.ReadCloser, error)
 
 // bz2Reader turns the standard library's complaint about the bytes after
 // a stream into "data after end of stream", or into the end of the member
@@ -343,10 +355,18 @@ func (p *prefixReader) ReadByte() (byte, error) {
 	return p.src.ReadByte()
 }
 
+// maxLZMADict is the largest lzma dictionary read: ulikunitz/xz refuses
+// more (liblzma takes up to 4 GiB).
+const maxLZMADict = 1<<31 - 1
+
+// nativeLZMA, set by the jlstore_cgo build (native_lzma.go), decodes an
+// lzma stream with liblzma: hdr (the header, as the Go decoder gets it),
+// then src.
+var nativeLZMA func(src *countReader, hdr []byte) (io.ReadCloser, error)
+
 // newLZMAReader reads the "alone" format. With a limit, it refuses a
-// declared size over the limit. It shrinks the dictionary of a stream of
-// unknown size to lim.dictCap() (ulikunitz/xz cuts that of a stream of
-// known size to the size itself, and refuses more than 2 GiB).
+// declared size over the limit. It cuts the dictionary to lim.dictCap()
+// and to a known size, rewriting the header, and refuses one over 2 GiB.
 func newLZMAReader(r io.Reader, lim limits) (io.ReadCloser, error) {
 	src := newCountReader(r)
 	hdr, err := src.br.Peek(lzmaHeaderLen)
@@ -361,14 +381,38 @@ func newLZMAReader(r io.Reader, lim limits) (io.ReadCloser, error) {
 		return nil, wrapDecodeErr(LZMA, src, err)
 	}
 	src.n = lzmaHeaderLen
+	if p := hdr[0]; p >= 9*5*5 || p%9+p/9%5 > 4 {
+		// lc+lp over 4 is valid LZMA, but liblzma (so Python) refuses it.
+		return nil, &FormatError{Layer: LZMA, Offset: 0, What: fmt.Sprintf("properties byte %#02x (lc+lp over 4, or pb over 4)", p), Err: errs.Corrupt}
+	}
 	dict := int64(binary.LittleEndian.Uint32(hdr[1:5]))
 	size := binary.LittleEndian.Uint64(hdr[5:13])
 	known := size != ^uint64(0)
 	if max := lim.maxOutput; max > 0 && known && size > uint64(max) {
 		return nil, &FormatError{Layer: LZMA, Offset: 5, What: fmt.Sprintf("declared size %d exceeds the limit of %d bytes", size, max), Err: errs.TooLarge}
 	}
-	if c := lim.dictCap(); c > 0 && dict > c && (!known || size > uint64(c)) {
-		binary.LittleEndian.PutUint32(hdr[1:5], uint32(c))
+	// The dictionary the decoder gets: no more than the cap, nor than a
+	// known size (as ulikunitz/xz does), 4 KiB at least.
+	eff := dict
+	if c := lim.dictCap(); c > 0 {
+		eff = min(eff, c)
+	}
+	if known {
+		eff = min(eff, int64(max(size, lzma.MinDictCap)))
+	}
+	eff = max(eff, lzma.MinDictCap)
+	if eff > maxLZMADict {
+		return nil, &FormatError{Layer: LZMA, Offset: 1, What: fmt.Sprintf("dictionary of %d bytes, over %d", eff, maxLZMADict), Err: errs.TooLarge}
+	}
+	if eff != dict {
+		binary.LittleEndian.PutUint32(hdr[1:5], uint32(eff))
+	}
+	if nativeLZMA != nil && !lim.pureGo {
+		dec, err := nativeLZMA(src, hdr)
+		if err != nil {
+			return nil, wrapDecodeErr(LZMA, src, err)
+		}
+		return &decodeReader{name: LZMA, src: src, dec: dec, strictEnd: !known}, nil
 	}
 	lr, err := lzma.NewReader(&prefixReader{hdr: hdr, src: src})
 	if err != nil {

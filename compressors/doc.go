@@ -138,6 +138,32 @@
 // cases fail as corrupt instead, when the cut lzma dictionary is too small
 // for a match past the limit.
 //
+// # The jlstore_cgo build
+//
+// Built with -tags jlstore_cgo (and cgo enabled), the package decodes bz2
+// with libbz2 and lzma and the LZMA2 data of xz blocks with liblzma, the
+// libraries Python's modules use; Debian's libbz2-dev and liblzma-dev
+// provide them. Nothing else changes: the xz container is still read
+// here (one implementation of its checks, of MaxWindow and of stream
+// ends), the readers stream into the caller's buffer straight from the
+// caller's bufio.Reader buffer, take exactly the bytes of each member,
+// and give the same errors (a [*FormatError] with the offset, ErrCorrupt,
+// io.ErrUnexpectedEOF for a cut stream) and limits. The C side holds one
+// decoder state (libbz2: about 3.7 MB for 900 kB blocks; liblzma: the
+// dictionary, capped as in the Go build), freed by Close, or by a cleanup
+// when a reader is dropped unclosed. On 64 MiB that Python compressed at
+// joblib's level 3, decoding runs 1.5-1.9× faster for bz2 (26 against
+// 14 MB/s on uniform floats, 113 against 77 MB/s on smooth ones) and
+// 1.2-1.7× for xz (21 against 12 MB/s; 1.37 against 1.13 GB/s), and
+// allocates nothing per byte (the Go xz decoder makes up to 1.7 bytes
+// of garbage per byte). Where the C libraries and the Go ones disagree, the C ones
+// side with Python: libbz2 reads bzip2 0.9.0's randomised blocks and
+// checks a few block header fields that compress/bzip2 lets pass, and
+// liblzma checks the packed size of each LZMA2 chunk. The build uses
+// cgo rather than a pure-Go port because no maintained Go module decodes
+// bz2 or LZMA faster than the ones used here, and the C libraries are the
+// reference decoders, already on every system that has Python.
+//
 // # Why these libraries
 //
 // klauspost/compress is the fastest pure-Go deflate and zstd and its zlib

@@ -24,6 +24,7 @@ type readConfig struct {
 type limits struct {
 	maxOutput int64 // 0: no limit
 	maxWindow int64 // 0: no cap
+	pureGo    bool  // in the jlstore_cgo build: the Go decoders all the same
 }
 
 // dictCap returns the largest lzma or xz dictionary worth allocating: a

@@ -63,18 +63,18 @@ func TestMaxWindow(t *testing.T) {
 			t.Logf("allocated %d KiB", alloc>>10)
 		})
 	}
-	// Matches 1 MiB back.
-	far := randomBytes(1<<20, 3)
+	// Matches 256 KiB back.
+	far := randomBytes(256<<10, 3)
 	far = append(far, far...)
 	for _, name := range []string{XZ, LZMA} {
 		t.Run("codec="+name+"/far", func(t *testing.T) {
 			enc := compress(t, mustLookup(name), 6, far)
-			if _, _, err := decodeAlloc(enc, MaxWindow(2<<20)); err != nil {
-				t.Fatalf("MaxWindow(2 MiB): %v", err)
+			if _, _, err := decodeAlloc(enc, MaxWindow(512<<10)); err != nil {
+				t.Fatalf("MaxWindow(512 KiB): %v", err)
 			}
-			_, _, err := decodeAlloc(enc, MaxWindow(512<<10))
+			_, _, err := decodeAlloc(enc, MaxWindow(128<<10))
 			if !errors.Is(err, ErrCorrupt) {
-				t.Fatalf("MaxWindow(512 KiB): %v, want ErrCorrupt", err)
+				t.Fatalf("MaxWindow(128 KiB): %v, want ErrCorrupt", err)
 			}
 		})
 	}
@@ -83,9 +83,9 @@ func TestMaxWindow(t *testing.T) {
 		if got, _, err := decodeAlloc(enc, MaxWindow(zstdMaxWindow)); err != nil || !bytes.Equal(got, far) {
 			t.Fatalf("MaxWindow(128 MiB): %v", err)
 		}
-		_, _, err := decodeAlloc(enc, MaxWindow(64<<10))
+		_, _, err := decodeAlloc(enc, MaxWindow(16<<10))
 		if !errors.Is(err, ErrTooLarge) {
-			t.Fatalf("MaxWindow(64 KiB): %v, want ErrTooLarge", err)
+			t.Fatalf("MaxWindow(16 KiB): %v, want ErrTooLarge", err)
 		}
 	})
 	if _, _, err := NewReader(bytes.NewReader(nil), MaxWindow(-1)); err == nil {

@@ -59,10 +59,11 @@ var xzCheckLen = [16]int{0, 4, 4, 4, 8, 8, 8, 16, 16, 16, 32, 32, 32, 64, 64, 64
 
 // xzReader decodes xz streams, one after the other, as Python's lzma
 // module and xz do: the container here, each block's LZMA2 data with
-// ulikunitz/xz's lzma.Reader2. It checks everything the format checks
-// (header, block header and index CRC32s, the data's check, the sizes
-// that blocks declare, the index against the blocks, the footer) and
-// stops after the last stream and its padding, before anything else.
+// ulikunitz/xz's lzma.Reader2, or liblzma's raw decoder in the
+// jlstore_cgo build (see blockDecoder). It checks everything the format
+// checks (header, block header and index CRC32s, the data's check, the
+// sizes that blocks declare, the index against the blocks, the footer)
+// and stops after the last stream and its padding, before anything else.
 //
 // Memory is one LZMA2 dictionary at a time, of the size the block header
 // declares, cut to dictCap. No Read returns bytes of two blocks, and the
@@ -72,6 +73,7 @@ type xzReader struct {
 	src     *countReader
 	dictCap int64 // 0: as declared
 	stop    bool  // FinishMember: end with the current stream
+	newDec  func() blockDecoder
 
 	state    int
 	flags    [2]byte
@@ -82,7 +84,7 @@ type xzReader struct {
 	recBuf   [2 * 10]byte // one record
 
 	// The current block.
-	lr         *lzma.Reader2
+	dec        blockDecoder // nil until the first block
 	hdrLen     int64
 	dataStart  int64
 	declComp   int64 // -1: not declared
@@ -102,7 +104,10 @@ const (
 
 func newXZReader(r io.Reader, lim limits) (io.ReadCloser, error) {
 	src := newCountReader(r)
-	z := &xzReader{src: src, dictCap: lim.dictCap(), records: crc64.New(crc64Table)}
+	z := &xzReader{src: src, dictCap: lim.dictCap(), records: crc64.New(crc64Table), newDec: newGoLZMA2}
+	if nativeLZMA2 != nil && !lim.pureGo {
+		z.newDec = nativeLZMA2
+	}
 	if err := z.streamHeader(); err != nil {
 		return nil, wrapDecodeErr(XZ, src, err)
 	}
@@ -175,7 +180,7 @@ func (z *xzReader) read(p []byte) (int, error) {
 	for {
 		switch z.state {
 		case xzsData:
-			n, err := z.lr.Read(p)
+			n, err := z.dec.Read(p)
 			z.uncomp += int64(n)
 			if z.check != nil {
 				z.check.Write(p[:n])
@@ -184,9 +189,6 @@ func (z *xzReader) read(p []byte) (int, error) {
 				return 0, z.corrupt("block decodes to more than the %d bytes its header declares", z.declUncomp)
 			}
 			if err == io.EOF {
-				if !z.lr.EOS() {
-					return n, io.ErrUnexpectedEOF
-				}
 				if err := z.endBlock(); err != nil {
 					return n, err
 				}
@@ -292,11 +294,12 @@ func (z *xzReader) blockHeader() error {
 	if z.check != nil {
 		z.check.Reset()
 	}
-	lr, err := lzma.Reader2Config{DictCap: int(dict)}.NewReader2(z.src)
-	if err != nil {
+	if z.dec == nil {
+		z.dec = z.newDec()
+	}
+	if err := z.dec.start(z.src, dict); err != nil {
 		return err
 	}
-	z.lr = lr
 	z.state = xzsData
 	return nil
 }
@@ -355,7 +358,6 @@ func (z *xzReader) endBlock() error {
 	}
 	z.record(uint64(z.hdrLen+comp)+uint64(z.checkLen), uint64(z.uncomp))
 	z.blocks++
-	z.lr = nil
 	z.state = xzsBlockHead
 	return nil
 }
@@ -454,6 +456,45 @@ func (z *xzReader) index() error {
 	return nil
 }
 
+// blockDecoder decodes the LZMA2 data of xz blocks, one after another.
+type blockDecoder interface {
+	// start begins a block whose data src holds next, with a dictionary
+	// of dict bytes.
+	start(src *countReader, dict int64) error
+	// Read returns the decoded bytes, and io.EOF after the end marker
+	// (with the last bytes or after them), having read the data up to
+	// and including it; data cut short is io.ErrUnexpectedEOF.
+	Read(p []byte) (int, error)
+	// Close releases the decoder.
+	Close() error
+}
+
+// nativeLZMA2, set by the jlstore_cgo build (native_lzma.go), returns a
+// blockDecoder over liblzma.
+var nativeLZMA2 func() blockDecoder
+
+// goLZMA2 decodes LZMA2 data with ulikunitz/xz's lzma.Reader2, a new one
+// (and a new dictionary) for each block.
+type goLZMA2 struct{ lr *lzma.Reader2 }
+
+func newGoLZMA2() blockDecoder { return &goLZMA2{} }
+
+func (g *goLZMA2) start(src *countReader, dict int64) error {
+	lr, err := lzma.Reader2Config{DictCap: int(dict)}.NewReader2(src)
+	g.lr = lr
+	return err
+}
+
+func (g *goLZMA2) Read(p []byte) (int, error) {
+	n, err := g.lr.Read(p)
+	if err == io.EOF && !g.lr.EOS() {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+func (g *goLZMA2) Close() error { g.lr = nil; return nil }
+
 // nextStream reads the zero padding after a stream and the next stream's
 // header. It returns io.EOF at the end of the input, and an error, leaving
 // them unread, when other bytes follow.
@@ -489,9 +530,11 @@ func (z *xzReader) nextStream() error {
 }
 
 func (z *xzReader) Close() error {
-	z.lr = nil
 	if z.err == nil {
 		z.err = errClosed
+	}
+	if z.dec != nil {
+		return z.dec.Close()
 	}
 	return nil
 }
