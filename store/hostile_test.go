@@ -222,7 +222,7 @@ func TestHostileCorpus(t *testing.T) {
 				}
 				// Memory: what the file may hold (the ratio cap) plus
 				// decoding overhead.
-				if limit := uint64(fi.Size())*DefaultMaxRatio + 256<<20; r.alloc > limit && (mode != "decode" || h.streamAlloc == "") {
+				if limit := uint64(fi.Size())*DefaultMaxRatio + 256<<20; r.alloc > limit {
 					t.Errorf("allocated %d MiB for a %d-byte input", r.alloc>>20, fi.Size())
 				}
 				if _, err := os.Stat(marker); err == nil {
