@@ -26,3 +26,32 @@ func adviseHuge(b []byte) {
 	}
 	_ = unix.Madvise(b[start-p:end-p], unix.MADV_HUGEPAGE)
 }
+
+// Prefault backs b with memory now (MADV_POPULATE_WRITE, Linux 5.14 and
+// later) without changing its contents, so that whoever writes b later
+// takes no page faults. A loader that fills a large buffer on one core,
+// as a decompressor does, can prefault it from another goroutine and so
+// move the first-touch cost (about 1.75 GB/s with 4 KiB pages here) to a
+// second core. Nothing happens where the kernel lacks the advice.
+func Prefault(b []byte) {
+	for len(b) > 0 {
+		n := min(len(b), 8<<20)
+		if unix.Madvise(alignedPart(b[:n]), unix.MADV_POPULATE_WRITE) != nil {
+			return
+		}
+		b = b[n:]
+	}
+}
+
+// alignedPart returns the page-aligned part of b: madvise takes page
+// boundaries.
+func alignedPart(b []byte) []byte {
+	const page = 4096
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	start := (p + page - 1) &^ (page - 1)
+	end := (p + uintptr(len(b))) &^ (page - 1)
+	if end <= start {
+		return nil
+	}
+	return b[start-p : end-p]
+}

@@ -8,6 +8,7 @@ import (
 	"math/bits"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"unsafe"
 
@@ -423,6 +424,11 @@ func (l *loader) readCopy(d *pickle.Decoder, s *pickle.Stream, dt *ndarray.DType
 		buf, err = readGrowing(s, n)
 	} else {
 		buf = ndarray.AlignedBytes(int(n), payloadAlign)
+		if l.codec != "" && n >= prefaultMin && runtime.GOMAXPROCS(0) > 1 {
+			// The decompressor fills buf on one core; fault its pages in
+			// on another meanwhile.
+			go ndarray.Prefault(buf)
+		}
 		err = s.ReadFull(buf)
 	}
 	if err != nil {
@@ -440,6 +446,10 @@ func (l *loader) readCopy(d *pickle.Decoder, s *pickle.Stream, dt *ndarray.DType
 	}
 	return a, nil
 }
+
+// prefaultMin is the size from which a payload being decompressed is
+// prefaulted by a second goroutine.
+const prefaultMin = 8 << 20
 
 // readGrowing reads an n-byte payload from a stream whose size is unknown
 // (Decode of a pipe) into a buffer that doubles as the bytes arrive, as
