@@ -51,14 +51,52 @@ type loader struct {
 	unbuilt   int   // wrappers made (NEWOBJ) but not yet given their state (BUILD)
 	records   map[*ndarray.Array]*record
 	closers   []func() error
+
+	arrayBlock   []ndarray.Array // see newArray
+	payloadBlock []byte          // see payloadBuf
 }
 
 // record keeps what the load learned about an array, for File.Arrays;
 // Load, which never lists them, keeps nothing.
-func (l *loader) record(a *ndarray.Array, r *record) {
+func (l *loader) record(a *ndarray.Array, r record) {
 	if l.records != nil {
-		l.records[a] = r
+		l.records[a] = &r
 	}
+}
+
+// Small payloads and the arrays that hold them are carved from blocks,
+// which saves the collector two objects per array in graphs of many
+// small arrays. A block stays alive while any array carved from it does;
+// the blocks are small enough for that not to matter.
+const (
+	smallPayload = 4 << 10
+	payloadBlock = 64 << 10
+	arrayBlock   = 64
+)
+
+// newArray returns a zero Array from the loader's block.
+func (l *loader) newArray() *ndarray.Array {
+	if len(l.arrayBlock) == 0 {
+		l.arrayBlock = make([]ndarray.Array, arrayBlock)
+	}
+	a := &l.arrayBlock[0]
+	l.arrayBlock = l.arrayBlock[1:]
+	return a
+}
+
+// payloadBuf returns an aligned buffer of n bytes, from the loader's block
+// when n is small.
+func (l *loader) payloadBuf(n int) []byte {
+	if n > smallPayload {
+		return ndarray.AlignedBytes(n, payloadAlign)
+	}
+	size := (n + payloadAlign - 1) &^ (payloadAlign - 1)
+	if len(l.payloadBlock) < size {
+		l.payloadBlock = ndarray.AlignedBytes(payloadBlock, payloadAlign)
+	}
+	b := l.payloadBlock[:n:n]
+	l.payloadBlock = l.payloadBlock[size:]
+	return b
 }
 
 func newLoader(cfg loadConfig, name string) *loader {
@@ -225,7 +263,7 @@ func (l *loader) readObjectArray(d *pickle.Decoder, shape []int, order ndarray.O
 	if !ok {
 		return nil, d.Errorf(ErrCorrupt, "object array pickle holds a %s", pickle.TypeName(v))
 	}
-	l.record(a, &record{offset: -1})
+	l.record(a, record{offset: -1})
 	if a.Subclass == "" {
 		a.Subclass = subclass
 	}
@@ -253,12 +291,12 @@ func (l *loader) readPayload(d *pickle.Decoder, dt *ndarray.DType, shape []int, 
 	if l.inputSize > 0 && l.codec != "" && float64(l.declared) > l.cfg.maxRatio*float64(l.inputSize) {
 		return nil, d.Errorf(ErrTooLarge, "arrays declare %d bytes from %d compressed bytes, over the %g:1 ratio (MaxRatio)", l.declared, l.inputSize, l.cfg.maxRatio)
 	}
-	rec := &record{offset: off, mmapOK: allowMmap}
+	rec := record{offset: off, mmapOK: allowMmap}
 	var a *ndarray.Array
 	if l.cfg.sink != nil {
-		a, err = l.streamPayload(d, s, dt, shape, order, subclass, n, rec)
+		a, err = l.streamPayload(d, s, dt, shape, order, subclass, n, &rec)
 	} else if l.mapped && s.InMemory() {
-		a, err = l.viewPayload(d, s, dt, shape, order, n, rec)
+		a, err = l.viewPayload(d, s, dt, shape, order, n, &rec)
 	} else {
 		a, err = l.readCopy(d, s, dt, shape, order, n)
 		if err == nil {
@@ -423,7 +461,7 @@ func (l *loader) readCopy(d *pickle.Decoder, s *pickle.Stream, dt *ndarray.DType
 	if l.inputSize < 0 && s.Remaining() < 0 {
 		buf, err = readGrowing(s, n)
 	} else {
-		buf = ndarray.AlignedBytes(int(n), payloadAlign)
+		buf = l.payloadBuf(int(n))
 		if l.codec != "" && n >= prefaultMin && runtime.GOMAXPROCS(0) > 1 {
 			// The decompressor fills buf on one core; fault its pages in
 			// on another meanwhile.
@@ -437,7 +475,8 @@ func (l *loader) readCopy(d *pickle.Decoder, s *pickle.Stream, dt *ndarray.DType
 		}
 		return nil, d.Errorf(err, "array of %d bytes", n)
 	}
-	a := &ndarray.Array{DType: dt, Shape: shape, Order: order, Data: buf, Owner: ndarray.OwnerHeap}
+	a := l.newArray()
+	*a = ndarray.Array{DType: dt, Shape: shape, Order: order, Data: buf, Owner: ndarray.OwnerHeap}
 	if err := a.Validate(); err != nil {
 		return nil, d.Errorf(ErrCorrupt, "%v", err)
 	}
@@ -538,7 +577,7 @@ func (w *ndWrapper) Build(d *pickle.Decoder, state any) (any, error) {
 		}
 	}
 	var a *ndarray.Array
-	rec := &record{offset: -1, mmapOK: allowMmap}
+	rec := record{offset: -1, mmapOK: allowMmap}
 	if w.l.mapped && allowMmap {
 		a, err = ndarray.OpenNpy(path, w.l.cfg.mode)
 		if err == nil {
@@ -670,7 +709,7 @@ func (w *zndWrapper) Build(d *pickle.Decoder, state any) (any, error) {
 			return nil, err
 		}
 	}
-	w.l.record(a, &record{offset: -1, note: "decompressed from " + name})
+	w.l.record(a, record{offset: -1, note: "decompressed from " + name})
 	return a, nil
 }
 
