@@ -54,6 +54,7 @@ type loader struct {
 
 	arrayBlock   []ndarray.Array // see newArray
 	payloadBlock []byte          // see payloadBuf
+	wrapperBlock []wrapper       // newWrapper's, likewise
 }
 
 // record keeps what the load learned about an array, for File.Arrays;
@@ -177,7 +178,13 @@ func newWrapper(d *pickle.Decoder, args pickle.Tuple, kw *pickle.Dict) (any, err
 		return nil, err
 	}
 	l.unbuilt++
-	return &wrapper{l: l}, nil
+	if len(l.wrapperBlock) == 0 {
+		l.wrapperBlock = make([]wrapper, arrayBlock)
+	}
+	w := &l.wrapperBlock[0]
+	l.wrapperBlock = l.wrapperBlock[1:]
+	w.l = l
+	return w, nil
 }
 
 func callWrapper(d *pickle.Decoder, args pickle.Tuple) (any, error) {
