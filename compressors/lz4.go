@@ -8,8 +8,8 @@ import (
 
 	"github.com/pierrec/lz4/v4"
 
-	"github.com/jlstore/jlstore/compressors/internal/xxh32"
 	"github.com/jlstore/jlstore/internal/errs"
+	"github.com/jlstore/jlstore/internal/xxh32"
 )
 
 // The LZ4 frame format (lz4/doc/lz4_Frame_format.md), as lz4Reader reads

@@ -16,8 +16,8 @@ import (
 
 	"github.com/pierrec/lz4/v4"
 
-	"github.com/jlstore/jlstore/compressors/internal/xxh32"
 	"github.com/jlstore/jlstore/internal/pyenv"
+	"github.com/jlstore/jlstore/internal/xxh32"
 )
 
 // lz4Opts describe a frame for lz4Build.

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/jlstore/jlstore/internal/xxh32"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/corrupt from the generator in corpus_test.go")
@@ -774,13 +776,13 @@ func codecCorpus(t testing.TB) []hostile {
 	h("xz_index.xz", xorAt(x, len(x)-16, 0xff), "ok", "Corrupt")
 
 	l4 := read("lz4")
-	if l4[6] != byte(xxh32(l4[4:6])>>8) {
+	if l4[6] != byte(xxh32.Checksum(l4[4:6])>>8) {
 		t.Fatalf("xxh32 disagrees with basic_p4.lz4's header checksum %#x", l4[6])
 	}
 	// Frame descriptor: FLG at 4, BD at 5, header checksum at 6 (for
 	// python-lz4's frames without content size or dictionary).
 	lz4HC := func(b []byte, end int) {
-		b[end] = byte(xxh32(b[4:end]) >> 8)
+		b[end] = byte(xxh32.Checksum(b[4:end]) >> 8)
 	}
 	h("lz4_version.lz4", func() []byte { b := set(l4, 4, l4[4]&0x3f); lz4HC(b, 6); return b }(), "Corrupt")
 	h("lz4_flg_reserved.lz4", func() []byte { b := set(l4, 4, l4[4]|0x02); lz4HC(b, 6); return b }(), "Corrupt", "Unsupported")
@@ -809,47 +811,6 @@ func codecCorpus(t testing.TB) []hostile {
 	h("zstd_reserved_bit.zst", set(zs, 4, fhd|0x08), "Corrupt")
 	h("zstd_half.zst", zs[:len(zs)/2], "Corrupt", "EOF")
 	return out
-}
-
-// xxh32 is the 32-bit xxHash with seed 0, for lz4 frame header checksums.
-func xxh32(b []byte) uint32 {
-	const (
-		p1 uint32 = 2654435761
-		p2        = 2246822519
-		p3        = 3266489917
-		p4        = 668265263
-		p5        = 374761393
-	)
-	rotl := func(x uint32, r uint) uint32 { return x<<r | x>>(32-r) }
-	var h uint32
-	i := 0
-	if len(b) >= 16 {
-		seed := uint32(0)
-		v1, v2, v3, v4 := seed+p1+p2, seed+p2, seed, seed-p1
-		round := func(v, in uint32) uint32 { return rotl(v+in*p2, 13) * p1 }
-		for ; i+16 <= len(b); i += 16 {
-			v1 = round(v1, binary.LittleEndian.Uint32(b[i:]))
-			v2 = round(v2, binary.LittleEndian.Uint32(b[i+4:]))
-			v3 = round(v3, binary.LittleEndian.Uint32(b[i+8:]))
-			v4 = round(v4, binary.LittleEndian.Uint32(b[i+12:]))
-		}
-		h = rotl(v1, 1) + rotl(v2, 7) + rotl(v3, 12) + rotl(v4, 18)
-	} else {
-		h = p5
-	}
-	h += uint32(len(b))
-	for ; i+4 <= len(b); i += 4 {
-		h = rotl(h+binary.LittleEndian.Uint32(b[i:])*p3, 17) * p4
-	}
-	for ; i < len(b); i++ {
-		h = rotl(h+uint32(b[i])*p5, 11) * p1
-	}
-	h ^= h >> 15
-	h *= p2
-	h ^= h >> 13
-	h *= p3
-	h ^= h >> 16
-	return h
 }
 
 func junkCorpus() []hostile {

@@ -3,7 +3,7 @@ package xxh32_test
 import (
 	"fmt"
 
-	"github.com/jlstore/jlstore/compressors/internal/xxh32"
+	"github.com/jlstore/jlstore/internal/xxh32"
 )
 
 func ExampleChecksum() {
