@@ -63,7 +63,15 @@
 // mapped .npy files ([OpenNpy]) give aligned views; .npz archives written
 // by [NpzWriter] pad their stored members to the same boundary (numpy's own
 // .npz files do not, so their mapped members may need a copy for typed
-// views, though their bytes are still mapped).
+// views, though their bytes are still mapped). Large ones (4 MiB and
+// more) are advised for transparent huge pages, and [Prefault] backs a
+// buffer with memory ahead of whoever writes it, so that a loader can
+// move the first-touch cost to another core.
+//
+// [Array.ContiguousBytes] returns the elements in C order, copying an
+// F-order array; [Array.WriteC] writes the same bytes to an io.Writer
+// through a 1 MiB buffer instead, for hashing or streaming an array of
+// any size.
 //
 // # gonum
 //
