@@ -70,6 +70,18 @@ func FuzzLoad(f *testing.F) {
 		}
 		decoded, errD := Decode(struct{ io.Reader }{bytes.NewReader(data)}, keep)
 		clean(t, "Decode", errD, len(data) == 0)
+		// StreamArrays: the same outcome, with every payload read through.
+		_, errS := Load(path, keep, StreamArrays(func(a *ndarray.Array, r io.Reader) error {
+			n, err := io.Copy(io.Discard, r)
+			if err == nil && n != int64(a.NBytes()) {
+				t.Fatalf("StreamArrays: %d bytes for a %v %v array", n, a.DType, a.Shape)
+			}
+			return err
+		}))
+		clean(t, "Load(StreamArrays)", errS, false)
+		if errL == nil && errS != nil {
+			t.Fatalf("Load succeeded, Load with StreamArrays failed: %v", errS)
+		}
 		if errL == nil {
 			if errO != nil {
 				t.Fatalf("Load succeeded, Open failed: %v", errO)
