@@ -67,6 +67,7 @@ type Decoder struct {
 	frameEnd  int64 // stream offset where the last FRAME ends
 	room      int   // cfg.maxDepth - len(marks): the stack's limit
 	used      int64 // bytes claimed against cfg.maxBytes
+	keyWork   int64 // bytes of dict key and set item encodings computed (maxKeyWork)
 	proto     int
 	bufIndex  int
 	nested    int
@@ -1044,11 +1045,30 @@ func (d *Decoder) setItems(dict *Dict, items []any) error {
 		dict.t.reserve(n, true)
 	}
 	for i := 0; i < len(items); i += 2 {
-		cost, err := dict.t.put(items[i], items[i+1], true)
+		cost, work, err := dict.t.putWork(items[i], items[i+1], true)
 		if err != nil {
 			return d.Errorf(ErrCorrupt, "%v", err)
 		}
 		d.used += cost
+		if err := d.keyWorked(work); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// maxKeyWork bounds the bytes of dict key and set item encodings that one
+// decode computes, about half a second of work. A tuple key is encoded
+// for every SETITEM, found or not, and a key may share a large tuple that
+// a few bytes of pickle name again and again (BINGET): without the bound
+// 18 KB of zlib made a decoder work for 20 seconds. Genuine pickles with
+// tuple keys use a tiny part of it (ten million keys of two ints: 200 MB).
+var maxKeyWork int64 = 512 << 20 // a variable for the tests
+
+// keyWorked counts the bytes of a key encoding.
+func (d *Decoder) keyWorked(n int64) error {
+	if d.keyWork += n; d.keyWork > maxKeyWork {
+		return d.Errorf(ErrTooLarge, "dict keys and set items take more than %d bytes of encodings to compare (key limit)", maxKeyWork)
 	}
 	return nil
 }
@@ -1062,11 +1082,14 @@ func (d *Decoder) addItems(set *Set, items []any) error {
 		set.t.reserve(len(items), false)
 	}
 	for _, it := range items {
-		cost, err := set.t.put(it, nil, false)
+		cost, work, err := set.t.putWork(it, nil, false)
 		if err != nil {
 			return d.Errorf(ErrCorrupt, "%v", err)
 		}
 		d.used += cost
+		if err := d.keyWorked(work); err != nil {
+			return err
+		}
 	}
 	return nil
 }

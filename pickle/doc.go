@@ -118,6 +118,13 @@
 // input compresses. The stack plus the marks ([MaxDepth]) and the number
 // of memo entries ([MaxMemo]) are bounded too.
 //
+// Time is bounded as well: a dict key or set item that is a tuple or a
+// frozenset is encoded to be compared, at most 1 MiB and 1,000 levels
+// deep per key, and at most 512 MiB of such encodings per decode (about
+// half a second), since a key may share one large tuple that two bytes of
+// BINGET name again for every SETITEM. Over these limits the decode fails
+// with ErrTooLarge.
+//
 // Errors on bad input are a *[FormatError] carrying the byte offset of the
 // opcode, its pickletools name and a wrapped kind: [ErrCorrupt],
 // [ErrTooLarge], [ErrUnsafe], [ErrUnsupported] or io.ErrUnexpectedEOF for a

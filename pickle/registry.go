@@ -413,11 +413,14 @@ func callOrderedDict(d *Decoder, args Tuple) (any, error) {
 		if len(pair) != 2 {
 			return nil, argError(d, "OrderedDict", args)
 		}
-		cost, err := out.t.put(pair[0], pair[1], true)
+		cost, work, err := out.t.putWork(pair[0], pair[1], true)
 		if err != nil {
 			return nil, d.Errorf(ErrCorrupt, "OrderedDict key: %v", err)
 		}
 		d.used += cost
+		if err := d.keyWorked(work); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

@@ -738,3 +738,57 @@ func TestText(t *testing.T) {
 		}
 	}
 }
+
+// keyWorkBomb is a dict set n times with the key (t, 0), where t is one
+// memoized tuple of 10,000 ints: every SETITEM encodes t again to find
+// the key, a few bytes of pickle for 90 KB of work. With frozensets as
+// keys when set is true (SETITEM of a frozenset holding t).
+func keyWorkBomb(n int) []byte {
+	p := []byte{opPROTO, 4, opEMPTY_DICT, opMARK}
+	for i := range 10_000 {
+		p = append(p, opBININT)
+		p = binary.LittleEndian.AppendUint32(p, uint32(i))
+	}
+	p = append(p, opTUPLE, opMEMOIZE, opPOP)
+	for range n {
+		p = append(p, opBINGET, 0, opBININT1, 0, opTUPLE2, opNONE, opSETITEM)
+	}
+	return append(p, opSTOP)
+}
+
+// TestKeyWork: re-encoding a large shared tuple key for every SETITEM is
+// bounded (maxKeyWork, lowered here to 16 MiB): the decode fails with
+// ErrTooLarge at a byte offset inside the repeats, after about 16 MiB of
+// encodings, where 200,000 repeats (1.4 MB of pickle, 18 KB of zlib)
+// cost 18 GB of encodings and 20 s before. Keys of small tuples go on
+// decoding far past that count.
+func TestKeyWork(t *testing.T) {
+	old := maxKeyWork
+	maxKeyWork = 16 << 20
+	defer func() { maxKeyWork = old }()
+	bomb := keyWorkBomb(2000)
+	_, err := NewDecoderBytes(bomb).Decode()
+	var fe *FormatError
+	if !errors.Is(err, ErrTooLarge) || !errors.As(err, &fe) || !strings.Contains(err.Error(), "(key limit)") {
+		t.Fatalf("err = %v, want ErrTooLarge (key limit)", err)
+	}
+	// The tuple encodes to about 30 KB: the limit is hit after 500 or so.
+	if start := 4 + 10_000*5 + 3; fe.Offset < int64(start) || fe.Offset > int64(start+1000*7) {
+		t.Errorf("error at byte %d, want one among the first thousand SETITEMs", fe.Offset)
+	}
+	if _, err := NewDecoderBytes(keyWorkBomb(100)).Decode(); err != nil {
+		t.Errorf("100 repeats: %v", err)
+	}
+	// 300,000 keys of two ints (a few MB of encodings) decode.
+	d := NewDict()
+	for i := range 300_000 {
+		d.Set(Tuple{int64(i), int64(i)}, nil)
+	}
+	var buf bytes.Buffer
+	if err := NewEncoder(&buf).Encode(d); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewDecoderBytes(buf.Bytes()).Decode(); err != nil {
+		t.Errorf("300,000 two-int tuple keys: %v", err)
+	}
+}

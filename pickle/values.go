@@ -224,26 +224,34 @@ func (t *table) normKey(i int) any {
 // put sets k to v. It returns the bytes that the table allocated to
 // hold a new key, at the costs the decoder charges (see costAny).
 func (t *table) put(k, v any, withVals bool) (int64, error) {
+	cost, _, err := t.putWork(k, v, withVals)
+	return cost, err
+}
+
+// putWork is put that also returns the bytes of the key's encoding it
+// computed (0 for str and int keys), which the decoder counts (see
+// maxKeyWork): a key that is already there costs no memory, but its
+// encoding still costs time.
+func (t *table) putWork(k, v any, withVals bool) (cost, work int64, err error) {
 	nk, own := k, true
-	var cost int64
 	switch k.(type) {
 	case string, int64:
 	default:
-		var err error
 		if nk, err = hashKey(k); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		own = false
 		cost = costNormKey
 		if c, ok := nk.(compositeKey); ok {
-			cost += int64(len(c.s))
+			work = int64(len(c.s))
+			cost += work
 		}
 	}
 	if i := t.find(nk); i >= 0 {
 		if withVals {
 			t.vals[i] = v
 		}
-		return 0, nil
+		return 0, work, nil
 	}
 	if !own && (t.x == nil || t.x.norm == nil) {
 		if t.x == nil {
@@ -290,7 +298,7 @@ func (t *table) put(k, v any, withVals bool) (int64, error) {
 		}
 		cost += int64(size) * costIndex
 	}
-	return cost, nil
+	return cost, work, nil
 }
 
 // Costs of a key that is not its own normalized key: the normalized key
@@ -427,7 +435,7 @@ const (
 // keyLimitError reports a key over those limits.
 type keyLimitError struct{ what string }
 
-func (e keyLimitError) Error() string { return "dict key or set item " + e.what }
+func (e keyLimitError) Error() string { return "dict key or set item " + e.what + " (key limit)" }
 
 func (e keyLimitError) Unwrap() error { return ErrTooLarge }
 

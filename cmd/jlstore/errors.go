@@ -74,6 +74,7 @@ func limitHint(msg string) string {
 		{"(MaxRatio)", "(limit --max-ratio)"},
 		{"(MaxDepth)", "(limit: nesting depth)"},
 		{"(MaxMemo)", "(limit: memo size)"},
+		{"(key limit)", "(limit: dict key comparisons)"},
 	} {
 		if strings.Contains(msg, r.api) {
 			return strings.Replace(msg, r.api, r.flag, 1)
