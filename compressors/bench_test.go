@@ -20,20 +20,13 @@ import (
 // benchSize is the uncompressed size of every benchmark input.
 const benchSize = 8 << 20
 
-var (
-	benchOnce   sync.Once
-	benchInputs []input
-)
-
-func benchData() []input {
-	benchOnce.Do(func() {
-		benchInputs = []input{
-			{"random_8MiB", randomBytes(benchSize, 3)},
-			{"float64_8MiB", floatBytes(benchSize / 8)},
-		}
-	})
-	return benchInputs
-}
+// benchData returns the inputs, made once.
+var benchData = sync.OnceValue(func() []input {
+	return []input{
+		{"random_8MiB", randomBytes(benchSize, 3)},
+		{"float64_8MiB", floatBytes(benchSize / 8)},
+	}
+})
 
 // benchLevels are the levels benchmarked per codec: fastest, default and
 // strongest that joblib users pick.
@@ -168,20 +161,13 @@ func BenchmarkPython(b *testing.B) {
 // inputs: big enough that per-reader setup vanishes.
 const largeSize = 64 << 20
 
-var (
-	largeOnce   sync.Once
-	largeInputs []input
-)
-
-func largeData() []input {
-	largeOnce.Do(func() {
-		largeInputs = []input{
-			{"uniform_float64_64MiB", uniformFloats(largeSize / 8)},
-			{"smooth_float64_64MiB", floatBytes(largeSize / 8)},
-		}
-	})
-	return largeInputs
-}
+// largeData returns the inputs, made once.
+var largeData = sync.OnceValue(func() []input {
+	return []input{
+		{"uniform_float64_64MiB", uniformFloats(largeSize / 8)},
+		{"smooth_float64_64MiB", floatBytes(largeSize / 8)},
+	}
+})
 
 // uniformFloats returns n little-endian float64 values drawn uniformly
 // from [0, 1), like numpy.random.rand: the mantissas are noise, the

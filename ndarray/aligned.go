@@ -2,6 +2,7 @@ package ndarray
 
 import (
 	"fmt"
+	"io"
 	"unsafe"
 )
 
@@ -57,4 +58,34 @@ func isAligned(b []byte, align int) bool {
 		return true
 	}
 	return uintptr(unsafe.Pointer(unsafe.SliceData(b)))&uintptr(align-1) == 0
+}
+
+// readStep is the first buffer ReadGrowing reads into; it doubles as data
+// arrives, so a lying length costs no more than twice the input.
+const readStep = 1 << 20
+
+// ReadGrowing reads n bytes from r, whose length is unknown, into a
+// DefaultAlign-aligned buffer that grows as the bytes arrive (from 1 MiB,
+// doubling), as internal/saferio does: a stream that declares gigabytes
+// and holds a few bytes costs a few bytes, not an allocation of the
+// declared size. It returns how many bytes it read before an error, which
+// is io.ErrUnexpectedEOF when r ends early.
+func ReadGrowing(r io.Reader, n int) (buf []byte, got int, err error) {
+	buf = AlignedBytes(min(n, readStep), DefaultAlign)
+	for {
+		k, err := io.ReadFull(r, buf[got:])
+		got += k
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return nil, got, err
+		}
+		if got == n {
+			return buf, got, nil
+		}
+		nb := AlignedBytes(min(n, 2*len(buf)), DefaultAlign)
+		copy(nb, buf)
+		buf = nb
+	}
 }

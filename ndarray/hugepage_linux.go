@@ -18,13 +18,9 @@ const hugePage = 2 << 20
 // of one per 4 KiB when it is first written. b stays ordinary Go heap
 // memory; the advice is a hint the kernel may ignore, and errors are.
 func adviseHuge(b []byte) {
-	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	start := (p + hugePage - 1) &^ (hugePage - 1)
-	end := (p + uintptr(len(b))) &^ (hugePage - 1)
-	if end <= start {
-		return
+	if part := alignedPart(b, hugePage); len(part) > 0 {
+		_ = unix.Madvise(part, unix.MADV_HUGEPAGE)
 	}
-	_ = unix.Madvise(b[start-p:end-p], unix.MADV_HUGEPAGE)
 }
 
 // Prefault backs b with memory now (MADV_POPULATE_WRITE, Linux 5.14 and
@@ -36,17 +32,16 @@ func adviseHuge(b []byte) {
 func Prefault(b []byte) {
 	for len(b) > 0 {
 		n := min(len(b), 8<<20)
-		if unix.Madvise(alignedPart(b[:n]), unix.MADV_POPULATE_WRITE) != nil {
+		if unix.Madvise(alignedPart(b[:n], 4096), unix.MADV_POPULATE_WRITE) != nil {
 			return
 		}
 		b = b[n:]
 	}
 }
 
-// alignedPart returns the page-aligned part of b: madvise takes page
-// boundaries.
-func alignedPart(b []byte) []byte {
-	const page = 4096
+// alignedPart returns the part of b between the first and the last
+// boundary of page bytes (a power of two): madvise takes page boundaries.
+func alignedPart(b []byte, page uintptr) []byte {
 	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	start := (p + page - 1) &^ (page - 1)
 	end := (p + uintptr(len(b))) &^ (page - 1)

@@ -192,10 +192,6 @@ func remainingOf(r io.Reader) int64 {
 	return -1
 }
 
-// readStep is the first buffer for a stream of unknown length; it doubles
-// as data arrives, so a lying header costs no more than twice the input.
-const readStep = 1 << 20
-
 // readPayload reads n bytes from r into a 64-byte aligned buffer.
 // remaining is how many bytes r holds, or -1 if unknown.
 func readPayload(r io.Reader, n int, remaining int64, off int64) ([]byte, error) {
@@ -218,21 +214,11 @@ func readPayload(r io.Reader, n int, remaining int64, off int64) ([]byte, error)
 		}
 		return buf, nil
 	}
-	buf := AlignedBytes(readStep, DefaultAlign)
-	got := 0
-	for {
-		k, err := io.ReadFull(r, buf[got:])
-		got += k
-		if err != nil {
-			return nil, truncated(err, off+int64(got), "data")
-		}
-		if got == n {
-			return buf, nil
-		}
-		nb := AlignedBytes(min(n, 2*len(buf)), DefaultAlign)
-		copy(nb, buf)
-		buf = nb
+	buf, got, err := ReadGrowing(r, n)
+	if err != nil {
+		return nil, truncated(err, off+int64(got), "data")
 	}
+	return buf, nil
 }
 
 // readFileParallel fills buf from f at its current offset with

@@ -265,42 +265,21 @@ func (b *boxes) int64(v int64) any {
 	if !boxesWork || uint64(v) < 256 { // small ints never allocate
 		return v
 	}
-	if len(b.ints) == 0 {
-		b.ints = make([]int64, grow(&b.nextI, boxBlock))
-		spend(b.used, int64(len(b.ints))*8)
-	}
-	p := &b.ints[0]
-	b.ints = b.ints[1:]
-	*p = v
-	return makeAny(int64Type, unsafe.Pointer(p))
+	return boxIn(&b.ints, &b.nextI, b.used, int64Type, v)
 }
 
 func (b *boxes) float64(v float64) any {
 	if !boxesWork {
 		return v
 	}
-	if len(b.floats) == 0 {
-		b.floats = make([]float64, grow(&b.nextF, boxBlock))
-		spend(b.used, int64(len(b.floats))*8)
-	}
-	p := &b.floats[0]
-	b.floats = b.floats[1:]
-	*p = v
-	return makeAny(float64Type, unsafe.Pointer(p))
+	return boxIn(&b.floats, &b.nextF, b.used, float64Type, v)
 }
 
 func (b *boxes) string(v string) any {
 	if !boxesWork {
 		return v
 	}
-	if len(b.strs) == 0 {
-		b.strs = make([]string, grow(&b.nextS, boxBlock))
-		spend(b.used, int64(len(b.strs))*int64(unsafe.Sizeof("")))
-	}
-	p := &b.strs[0]
-	b.strs = b.strs[1:]
-	*p = v
-	return makeAny(stringType, unsafe.Pointer(p))
+	return boxIn(&b.strs, &b.nextS, b.used, stringType, v)
 }
 
 // boxesWork reports whether boxed values are indistinguishable from

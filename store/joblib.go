@@ -466,7 +466,9 @@ func (l *loader) readCopy(d *pickle.Decoder, s *pickle.Stream, dt *ndarray.DType
 	var buf []byte
 	var err error
 	if l.inputSize < 0 && s.Remaining() < 0 {
-		buf, err = readGrowing(s, n)
+		// Decode of a pipe: the size is unknown, so a lying length must
+		// cost no more than the bytes that arrive.
+		buf, _, err = ndarray.ReadGrowing(s, int(n))
 	} else {
 		buf = l.payloadBuf(int(n))
 		if l.codec != "" && n >= prefaultMin && runtime.GOMAXPROCS(0) > 1 {
@@ -496,27 +498,6 @@ func (l *loader) readCopy(d *pickle.Decoder, s *pickle.Stream, dt *ndarray.DType
 // prefaultMin is the size from which a payload being decompressed is
 // prefaulted by a second goroutine.
 const prefaultMin = 8 << 20
-
-// readGrowing reads an n-byte payload from a stream whose size is unknown
-// (Decode of a pipe) into a buffer that doubles as the bytes arrive, as
-// internal/saferio does: a stream that declares gigabytes and holds a few
-// bytes costs a few bytes, not a gigabyte-sized allocation.
-func readGrowing(s *pickle.Stream, n int64) ([]byte, error) {
-	buf := ndarray.AlignedBytes(int(min(n, 1<<20)), payloadAlign)
-	got := 0
-	for {
-		if err := s.ReadFull(buf[got:]); err != nil {
-			return nil, err
-		}
-		got = len(buf)
-		if int64(got) == n {
-			return buf, nil
-		}
-		next := ndarray.AlignedBytes(int(min(n, 2*int64(got))), payloadAlign)
-		copy(next, buf)
-		buf = next
-	}
-}
 
 func toNative(d *pickle.Decoder, a *ndarray.Array) (*ndarray.Array, error) {
 	b, err := a.ToNative()

@@ -253,9 +253,8 @@ func loadFile(path string, cfg loadConfig, mapIt bool) (file *File, err error) {
 		// Nothing may decode to more than MaxRatio times the file (the
 		// ratio reader enforces it), so neither may a declared size or a
 		// dictionary: the limit caps lzma's and xz's.
-		limit := min(cfg.maxBytes, int64(min(cfg.maxRatio*float64(size), 1<<62))+ratioSlack)
 		in := &countingReader{r: fh}
-		rc, _, err := compressors.NewReader(bufio.NewReaderSize(in, 64<<10), compressors.MaxOutput(limit+1<<20))
+		rc, _, err := compressors.NewReader(bufio.NewReaderSize(in, 64<<10), cfg.outputLimit(size))
 		if err != nil {
 			return fail(err)
 		}
@@ -488,9 +487,7 @@ func (d *Decoder) probe() {
 func (d *Decoder) readLimits(start int64) []compressors.ReadOption {
 	if d.file != nil {
 		if fi, err := d.file.Stat(); err == nil {
-			rest := max(fi.Size()-d.base-start, 0)
-			limit := min(d.cfg.maxBytes, int64(min(d.cfg.maxRatio*float64(rest), 1<<62))+ratioSlack)
-			return []compressors.ReadOption{compressors.MaxOutput(limit + 1<<20)}
+			return []compressors.ReadOption{d.cfg.outputLimit(max(fi.Size()-d.base-start, 0))}
 		}
 	}
 	return []compressors.ReadOption{compressors.MaxOutput(d.cfg.maxBytes + 1<<20), compressors.MaxWindow(decodeWindow)}
@@ -554,6 +551,15 @@ func Decode(r io.Reader, opts ...LoadOption) (any, error) {
 func zfEnd(s *pickle.Stream) error {
 	_, err := io.Copy(io.Discard, s)
 	return err
+}
+
+// outputLimit is what a compressed input of size bytes may decode to: no
+// more than MaxRatio times it plus ratioSlack, nor than MaxBytes, with
+// 1 MiB to spare for a member's bytes after the pickle. It also caps the
+// dictionaries of lzma and xz (see compressors.MaxOutput).
+func (c loadConfig) outputLimit(size int64) compressors.ReadOption {
+	limit := min(c.maxBytes, int64(min(c.maxRatio*float64(size), 1<<62))+ratioSlack)
+	return compressors.MaxOutput(limit + 1<<20)
 }
 
 // ratioSlack is the decoded output allowed beyond MaxRatio times the

@@ -164,13 +164,17 @@ func arraySHA256(a *ndarray.Array) (string, error) {
 // hashed through a temporary file rather than in memory.
 const spoolMin = 16 << 20
 
-// streamSHA256 hashes a payload's elements in C order as they stream: the
-// bytes as they come for a C-contiguous array, else (F order) from memory
-// for a small one and through an unlinked, mapped temporary file for a
-// large one, so memory stays bounded.
+// streamSHA256 hashes a payload's elements in C order as they stream: a
+// view of the mapping in place, the bytes as they come for a C-contiguous
+// array, else (F order) from memory for a small one and through an
+// unlinked, mapped temporary file for a large one, so memory stays
+// bounded.
 func streamSHA256(a *ndarray.Array, r io.Reader) (string, error) {
 	full := &ndarray.Array{DType: a.DType, Shape: a.Shape, Order: a.Order}
 	switch n := int64(a.NBytes()); {
+	case a.Data != nil:
+		// A view of the mapped file: hash it in place, whatever its order.
+		return arraySHA256(a)
 	case a.IsCContiguous():
 		h := sha256.New()
 		if _, err := io.Copy(h, r); err != nil {

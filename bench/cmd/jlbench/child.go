@@ -254,19 +254,25 @@ func opOpen(doSum bool) goOp {
 			if err != nil {
 				return "", err
 			}
-			if _, err := a.Dense(ndarray.NoCopy()); err != nil {
-				return "", err
-			}
-			if !doSum {
-				return shapeCheck(a), nil
-			}
-			v, err := a.Float64s(ndarray.NoCopy())
-			if err != nil {
-				return "", err
-			}
-			return sumCheck(sum(v)), nil
+			return viewCheck(a, doSum)
 		}, nil
 	}
+}
+
+// viewCheck makes a mat.Dense over a without copying and returns the
+// shape check, or, with doSum, sums every element through a view.
+func viewCheck(a *ndarray.Array, doSum bool) (string, error) {
+	if _, err := a.Dense(ndarray.NoCopy()); err != nil {
+		return "", err
+	}
+	if !doSum {
+		return shapeCheck(a), nil
+	}
+	v, err := a.Float64s(ndarray.NoCopy())
+	if err != nil {
+		return "", err
+	}
+	return sumCheck(sum(v)), nil
 }
 
 // opLoad: store.Load, and a mat.Dense over "x" when there is one.
@@ -304,17 +310,7 @@ func opNpyOpen(doSum bool) goOp {
 				return "", err
 			}
 			untimed = append(untimed, func() { a.Close() })
-			if _, err := a.Dense(ndarray.NoCopy()); err != nil {
-				return "", err
-			}
-			if !doSum {
-				return shapeCheck(a), nil
-			}
-			v, err := a.Float64s(ndarray.NoCopy())
-			if err != nil {
-				return "", err
-			}
-			return sumCheck(sum(v)), nil
+			return viewCheck(a, doSum)
 		}, nil
 	}
 }
