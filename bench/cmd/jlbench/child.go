@@ -372,49 +372,39 @@ func peerSource(args []string) (func() (io.Reader, func(), error), error) {
 	}, nil
 }
 
+// peerOp times a Go peer's decoder on a plain pickle.
+func peerOp(decode func(io.Reader) (any, error)) goOp {
+	return func(args []string) (func() (string, error), error) {
+		src, err := peerSource(args)
+		if err != nil {
+			return nil, err
+		}
+		return func() (string, error) {
+			r, done, err := src()
+			if err != nil {
+				return "", err
+			}
+			defer done()
+			v, err := decode(r)
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("%T", v), nil
+		}, nil
+	}
+}
+
 // opGopickle decodes a plain pickle with nlpodyssey/gopickle, with
 // npyio's class loader for numpy's arrays and dtypes (gopickle alone
 // knows no numpy class).
-func opGopickle(args []string) (func() (string, error), error) {
-	src, err := peerSource(args)
-	if err != nil {
-		return nil, err
-	}
-	return func() (string, error) {
-		r, done, err := src()
-		if err != nil {
-			return "", err
-		}
-		defer done()
-		u := gopickle.NewUnpickler(r)
-		u.FindClass = npy.ClassLoader
-		v, err := u.Load()
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("%T", v), nil
-	}, nil
-}
+var opGopickle = peerOp(func(r io.Reader) (any, error) {
+	u := gopickle.NewUnpickler(r)
+	u.FindClass = npy.ClassLoader
+	return u.Load()
+})
 
 // opOgrek decodes a plain pickle with kisielk/og-rek.
-func opOgrek(args []string) (func() (string, error), error) {
-	src, err := peerSource(args)
-	if err != nil {
-		return nil, err
-	}
-	return func() (string, error) {
-		r, done, err := src()
-		if err != nil {
-			return "", err
-		}
-		defer done()
-		v, err := ogrek.NewDecoder(r).Decode()
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("%T", v), nil
-	}, nil
-}
+var opOgrek = peerOp(func(r io.Reader) (any, error) { return ogrek.NewDecoder(r).Decode() })
 
 // opDump writes {"x": the array of a .npy file} with store.Dump, which
 // fsyncs the file and its folder, or, with sync false, with
